@@ -1,0 +1,27 @@
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary>The <c>model:</c> block of a pipeline spec: the shape of the GPT every stage shares.</summary>
+public sealed record ModelSpec
+{
+    public int DModel { get; init; } = 256;
+    public int NLayers { get; init; } = 6;
+    public int NHeads { get; init; } = 8;
+    public int NKvHeads { get; init; } = 4;
+    public int FfnHidden { get; init; } = 704;
+    public int MaxSeqLen { get; init; } = 256;
+    public double RopeTheta { get; init; } = 10000;
+
+    /// <summary>Range and shape problems as (key, problem); empty when valid.</summary>
+    public IEnumerable<(string Key, string Problem)> Problems()
+    {
+        if (DModel <= 0) yield return ("d_model", "must be positive");
+        if (NLayers <= 0) yield return ("n_layers", "must be positive");
+        if (NHeads <= 0) yield return ("n_heads", "must be positive");
+        else if (DModel % NHeads != 0) yield return ("n_heads", $"must divide d_model ({DModel})");
+        else if (DModel / NHeads % 2 != 0) yield return ("n_heads", "d_model / n_heads must be even for rotary embeddings");
+        if (NKvHeads <= 0 || (NHeads > 0 && NHeads % NKvHeads != 0)) yield return ("n_kv_heads", $"must be positive and divide n_heads ({NHeads})");
+        if (FfnHidden <= 0) yield return ("ffn_hidden", "must be positive");
+        if (MaxSeqLen < 8) yield return ("max_seq_len", "must be at least 8");
+        if (RopeTheta <= 0) yield return ("rope_theta", "must be positive");
+    }
+}

@@ -1,0 +1,117 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary>
+/// Loads a pipeline spec: parse YAML, apply <c>--set</c> overrides to the node tree, bind strictly
+/// onto <see cref="PipelineSpec"/>, then validate ranges and cross-stage references (<c>from:</c>).
+/// Every problem is a <see cref="PipelineConfigException"/> naming file, line and key.
+/// </summary>
+public static class PipelineSpecLoader
+{
+    public static PipelineSpec Load(string path, IEnumerable<string>? overrides = null)
+    {
+        if (!File.Exists(path))
+            throw new PipelineConfigException($"{path}: pipeline spec not found");
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (IOException e) { throw new PipelineConfigException($"{path}: cannot read pipeline spec: {e.Message}"); }
+        return Parse(text, path, overrides ?? []);
+    }
+
+    public static PipelineSpec Parse(string yaml, string sourceFile, IEnumerable<string> overrides)
+    {
+        var root = ParseRoot(yaml, sourceFile);
+        var overrideSources = new Dictionary<YamlNode, string>(ReferenceEqualityComparer.Instance);
+        foreach (var raw in overrides)
+            Apply(root, SpecOverride.Parse(raw), overrideSources);
+
+        var binder = new YamlConfigBinder(sourceFile, overrideSources);
+        var spec = binder.Bind<PipelineSpec>(root, "");
+        Validate(spec, binder);
+        return spec;
+    }
+
+    private static YamlMappingNode ParseRoot(string yaml, string sourceFile)
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(yaml)); }
+        catch (YamlException e)
+        {
+            var reason = (e.InnerException?.Message ?? e.Message).Split(':', 2)[^1].Trim();
+            throw new PipelineConfigException($"{sourceFile}:{e.Start.Line}:{e.Start.Column}: malformed YAML: {reason}");
+        }
+        if (stream.Documents.Count == 0)
+            throw new PipelineConfigException($"{sourceFile}: the pipeline spec is empty");
+        return stream.Documents[0].RootNode as YamlMappingNode
+            ?? throw new PipelineConfigException($"{sourceFile}:1:1: the pipeline spec must be a mapping (name:, model:, stages: ...)");
+    }
+
+    private static void Apply(YamlMappingNode root, SpecOverride o, Dictionary<YamlNode, string> sources)
+    {
+        var mapping = root;
+        foreach (var segment in o.Path.SkipLast(1))
+        {
+            var key = new YamlScalarNode(segment);
+            if (!mapping.Children.TryGetValue(key, out var child))
+            {
+                child = new YamlMappingNode();
+                mapping.Children[key] = child;
+                sources[key] = o.Raw;
+                sources[child] = o.Raw;
+            }
+            mapping = child as YamlMappingNode
+                ?? throw new PipelineConfigException($"--set {o.Raw}: '{segment}' is not a mapping in the spec");
+        }
+        var leafKey = new YamlScalarNode(o.Path[^1]);
+        var value = new YamlScalarNode(o.Value);
+        mapping.Children[leafKey] = value;
+        sources[leafKey] = o.Raw;
+        sources[value] = o.Raw;
+    }
+
+    private static void Validate(PipelineSpec spec, YamlConfigBinder binder)
+    {
+        void Check(string prefix, IEnumerable<(string Key, string Problem)> problems)
+        {
+            foreach (var (key, problem) in problems)
+            {
+                var keyPath = prefix.Length == 0 ? key : $"{prefix}.{key}";
+                throw new PipelineConfigException($"{binder.Locate(keyPath)}: {keyPath}: {problem}");
+            }
+        }
+        void CheckStageRef(string keyPath, string target, params string[] allowed)
+        {
+            if (!allowed.Contains(target))
+                throw new PipelineConfigException(
+                    $"{binder.Locate(keyPath)}: {keyPath}: '{target}' cannot be used here (expected one of: {string.Join(", ", allowed)})");
+            if (spec.Stages.Get(target) is null)
+                throw new PipelineConfigException(
+                    $"{binder.Locate(keyPath)}: {keyPath}: names stage '{target}', which this spec does not define under stages:");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.IndexOfAny(['/', '\\', ' ']) >= 0)
+            throw new PipelineConfigException($"{binder.Locate("name")}: name: must be a non-empty word without slashes or spaces");
+        if (spec.Device is not ("auto" or "cpu" or "cuda"))
+            throw new PipelineConfigException($"{binder.Locate("device")}: device: must be auto, cpu or cuda");
+        Check("model", spec.Model.Problems());
+        var s = spec.Stages;
+        if (s.Tokenize is { } tok) Check("stages.tokenize", tok.Problems());
+        if (s.Pretrain is { } pre)
+        {
+            Check("stages.pretrain", pre.Problems());
+            CheckStageRef("stages.pretrain.from", pre.From, StageNames.Tokenize);
+        }
+        string[] policies = [StageNames.Pretrain, StageNames.Sft, StageNames.Dpo, StageNames.Ppo];
+        if (s.Sft is { } sft) { Check("stages.sft", sft.Problems()); CheckStageRef("stages.sft.from", sft.From, policies); }
+        if (s.RewardModel is { } rm) { Check("stages.reward_model", rm.Problems()); CheckStageRef("stages.reward_model.from", rm.From, policies); }
+        if (s.Dpo is { } dpo) { Check("stages.dpo", dpo.Problems()); CheckStageRef("stages.dpo.from", dpo.From, policies); }
+        if (s.Ppo is { } ppo)
+        {
+            Check("stages.ppo", ppo.Problems());
+            CheckStageRef("stages.ppo.from", ppo.From, policies);
+            CheckStageRef("stages.ppo.reward_model", ppo.RewardModel, StageNames.RewardModel);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary><c>stages.reward_model</c>: Bradley–Terry reward model on preference pairs.</summary>
+public sealed record RewardModelConfig : TrainingConfig
+{
+    public string From { get; init; } = StageNames.Sft;
+    public required string Data { get; init; }
+    public string? ValData { get; init; }
+}

@@ -1,0 +1,19 @@
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary>Where a pipeline's artifacts live: runs/&lt;pipeline&gt;/&lt;stage&gt;/ unless the spec sets run_dir.</summary>
+public static class RunFolders
+{
+    public static string PipelineDir(PipelineSpec spec) => spec.RunDir ?? Path.Combine("runs", spec.Name);
+
+    public static string StageDir(PipelineSpec spec, string stage) => Path.Combine(PipelineDir(spec), stage);
+
+    public static string CompletedStageDir(PipelineSpec spec, string stage, string neededBy)
+    {
+        var dir = StageDir(spec, stage);
+        var manifest = Manifest.TryRead(dir);
+        if (manifest?.Status == StageStatus.Complete) return dir;
+        var state = manifest is null ? $"{Path.Combine(dir, Manifest.FileName)} does not exist" : $"its manifest says '{manifest.Status}'";
+        throw new StageInputException(
+            $"stage '{neededBy}' needs the checkpoint of stage '{stage}', but {state}; run `make {stage.Replace('_', '-')}` first");
+    }
+}

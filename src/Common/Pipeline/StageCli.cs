@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MiniLlmPipeline.Training;
+
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary>
+/// The shared command line and lifecycle of every stage program:
+/// <c>&lt;stage&gt; --pipeline x.yaml [--set k=v]... [--force] [--no-resume] [--device auto|cpu|cuda]</c>.
+/// Loads and validates the spec, skips the stage when it is up to date, holds the stage lock,
+/// marks the manifest running → complete/failed, and maps errors to exit codes
+/// (0 ok or up to date, 1 bad input or config, 2 runtime failure).
+/// </summary>
+public static class StageCli
+{
+    public const int ExitOk = 0;
+    public const int ExitBadInput = 1;
+    public const int ExitRuntimeFailure = 2;
+
+    public static readonly Option<string> PipelineOption = new("--pipeline", "-p")
+    {
+        Description = "Pipeline spec (YAML) naming data, model and hyper-parameters",
+        DefaultValueFactory = _ => "pipelines/tang-poetry.yaml",
+    };
+    public static readonly Option<string[]> SetOption = new("--set")
+    {
+        Description = "Override a spec key, e.g. --set sft.lr=5e-5 (repeatable)",
+        DefaultValueFactory = _ => [],
+    };
+    public static readonly Option<string?> DeviceOption = new("--device") { Description = "auto | cpu | cuda (overrides the spec)" };
+
+    public static int Run<TConfig>(string[] args, StageDefinition<TConfig> stage) where TConfig : class
+    {
+        var force = new Option<bool>("--force") { Description = "Run even if the stage is up to date" };
+        var noResume = new Option<bool>("--no-resume") { Description = "Start from scratch instead of resuming from state/" };
+        var command = new RootCommand(stage.Description) { PipelineOption, SetOption, DeviceOption, force, noResume };
+        command.SetAction(parsed => Execute(stage,
+            parsed.GetValue(PipelineOption)!, parsed.GetValue(SetOption) ?? [], parsed.GetValue(DeviceOption),
+            parsed.GetValue(force), !parsed.GetValue(noResume)));
+        return command.Parse(args).Invoke();
+    }
+
+    /// <summary>Loads a spec with overrides and the device for programs that are not pipeline stages (generate).</summary>
+    public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device)
+    {
+        var spec = PipelineSpecLoader.Load(specFile, overrides);
+        return device is null ? spec : spec with { Device = device };
+    }
+
+    /// <summary>Runs <paramref name="body"/> and turns user errors into one line on stderr.</summary>
+    public static int Guard(string name, Func<int> body)
+    {
+        try { return body(); }
+        catch (UserInputException e)
+        {
+            Console.Error.WriteLine($"{name}: error: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"{name}: error: {e.Message}");
+            return ExitRuntimeFailure;
+        }
+    }
+
+    private static int Execute<TConfig>(StageDefinition<TConfig> stage, string specFile, string[] overrides,
+        string? deviceOverride, bool force, bool allowResume) where TConfig : class => Guard(stage.Name, () =>
+    {
+        var spec = LoadSpec(specFile, overrides, deviceOverride);
+        var config = stage.SelectConfig(spec)
+            ?? throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
+
+        var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, path) in stage.DataFiles(config))
+        {
+            if (path is null) continue;
+            if (!File.Exists(path))
+                throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: data file not found: {path}");
+            inputs[path] = ContentHash.OfFile(path);
+        }
+        foreach (var upstream in stage.Upstream(config))
+        {
+            var dir = RunFolders.CompletedStageDir(spec, upstream, stage.Name);
+            inputs[$"stage:{upstream}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
+        }
+        var specHash = ContentHash.OfConfig(new { config, spec.Model, spec.Seed });
+
+        var stageDir = RunFolders.StageDir(spec, stage.Name);
+        using var stageLock = StageLock.Acquire(stageDir, stage.Name);
+        var previous = Manifest.TryRead(stageDir);
+        if (!force && previous is not null && previous.IsUpToDateWith(specHash, inputs))
+        {
+            Console.Error.WriteLine($"[{stage.Name}] up to date ({stageDir}); use --force (make FORCE=1) to rerun");
+            return ExitOk;
+        }
+
+        // Resume only a run of the same spec and inputs that did not finish; anything else starts clean,
+        // so no output of an older run survives next to a new manifest.
+        var resume = allowResume && previous is not null && previous.Status != StageStatus.Complete
+            && previous.SpecHash == specHash && previous.Inputs.SequenceEqual(inputs);
+        ClearStageDir(stageDir, keepState: resume);
+
+        var device = DeviceSelector.Resolve(spec.Device);
+        var started = DateTimeOffset.UtcNow;
+        var running = new Manifest
+        {
+            Stage = stage.Name, Pipeline = spec.Name, Status = StageStatus.Running, SpecHash = specHash,
+            Inputs = inputs, GitRev = GitRevision.Current(), StartedAt = resume ? previous!.StartedAt : started,
+        };
+        running.Write(stageDir);
+        var clock = Stopwatch.StartNew();
+        var context = new StageContext<TConfig>(spec, specFile, stage.Name, config, device, resume);
+        try
+        {
+            var metrics = stage.Execute(context);
+            var complete = running with
+            {
+                Status = StageStatus.Complete, FinishedAt = DateTimeOffset.UtcNow,
+                DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 2),
+                OutputHash = OutputFingerprint(stageDir), Metrics = metrics,
+            };
+            complete.Write(stageDir);
+            context.Log($"complete in {clock.Elapsed.TotalSeconds:F1}s → {stageDir}");
+            return ExitOk;
+        }
+        catch (Exception e)
+        {
+            (running with { Status = StageStatus.Failed, FinishedAt = DateTimeOffset.UtcNow, Error = e.Message }).Write(stageDir);
+            throw;
+        }
+    });
+
+    private static void ClearStageDir(string stageDir, bool keepState)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(stageDir))
+        {
+            var name = Path.GetFileName(entry);
+            if (name == ".lock") continue;
+            if (keepState && (name.StartsWith("state", StringComparison.Ordinal) || name == "metrics.jsonl")) continue;
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+            else File.Delete(entry);
+        }
+    }
+
+    /// <summary>Hash over the exported files (not state, logs or plots), so downstream stages notice a retrained upstream.</summary>
+    private static string OutputFingerprint(string stageDir)
+    {
+        string[] skipped = [Manifest.FileName, ".lock", "metrics.jsonl"];
+        var files = Directory.EnumerateFiles(stageDir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(stageDir, f))
+            .Where(f => !skipped.Contains(f) && !f.StartsWith("state", StringComparison.Ordinal) && !f.EndsWith(".png", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+        return ContentHash.OfText(string.Join("\n", files.Select(f => $"{f}:{ContentHash.OfFile(Path.Combine(stageDir, f))}")));
+    }
+}

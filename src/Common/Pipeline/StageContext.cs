@@ -1,0 +1,27 @@
+using TorchSharp;
+
+namespace MiniLlmPipeline.Pipeline;
+
+/// <summary>Everything a stage's body needs: its validated config, its folders, device and upstream checkpoints.</summary>
+public sealed class StageContext<TConfig>(
+    PipelineSpec spec, string specFile, string stage, TConfig config, torch.Device device, bool resume)
+    where TConfig : class
+{
+    public PipelineSpec Spec { get; } = spec;
+    public string SpecFile { get; } = specFile;
+    public string Stage { get; } = stage;
+    public TConfig Config { get; } = config;
+    public torch.Device Device { get; } = device;
+    /// <summary>True when the stage may continue from a checkpoint in <see cref="StateDir"/>.</summary>
+    public bool Resume { get; } = resume;
+
+    public string PipelineDir => RunFolders.PipelineDir(Spec);
+    public string StageDir => RunFolders.StageDir(Spec, Stage);
+    public string StateDir => Path.Combine(StageDir, "state");
+    public string TensorBoardDir => Path.Combine(PipelineDir, "tb", Stage);
+
+    /// <summary>The folder of a completed upstream stage; throws a clear error when it never completed.</summary>
+    public string UpstreamDir(string upstream) => RunFolders.CompletedStageDir(Spec, upstream, Stage);
+
+    public void Log(string message) => Console.Error.WriteLine($"[{Stage}] {message}");
+}
