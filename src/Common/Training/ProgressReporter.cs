@@ -1,0 +1,59 @@
+using Spectre.Console;
+
+namespace MiniLlmPipeline.Training;
+
+/// <summary>
+/// Live progress: a Spectre.Console bar (step, loss, lr, tokens/s, ETA) when stderr is a terminal,
+/// plain log lines otherwise (CI, pipes), so logs stay readable in both places.
+/// </summary>
+public sealed class ProgressReporter
+{
+    private readonly string _stage;
+    private readonly int _total;
+    private ProgressTask? _task;
+
+    private ProgressReporter(string stage, int total)
+    {
+        _stage = stage;
+        _total = total;
+    }
+
+    public static bool IsInteractive => !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null;
+
+    /// <summary>Runs <paramref name="body"/> with a reporter; the bar lives for the duration of the call.</summary>
+    public static T Run<T>(string stage, int startStep, int totalSteps, Func<ProgressReporter, T> body)
+    {
+        var reporter = new ProgressReporter(stage, totalSteps);
+        if (!IsInteractive) return body(reporter);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                reporter._task = ctx.AddTask($"[{stage}]", maxValue: totalSteps);
+                reporter._task.Value = startStep;
+                return body(reporter);
+            });
+    }
+
+    public void Step(int step, double loss, double lr, double tokensPerSecond, bool logLine)
+    {
+        if (_task is not null)
+        {
+            _task.Value = step;
+            _task.Description = $"[{_stage}] step {step}/{_total} loss {loss:F4} lr {lr:G3} {tokensPerSecond:F0} tok/s";
+        }
+        else if (logLine)
+        {
+            Console.Error.WriteLine($"[{_stage}] step {step}/{_total} loss {loss:F4} lr {lr:G3} {tokensPerSecond:F0} tok/s");
+        }
+    }
+
+    public void Message(string message)
+    {
+        if (_task is not null) AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) })
+            .MarkupLine(Markup.Escape($"[{_stage}] {message}"));
+        else Console.Error.WriteLine($"[{_stage}] {message}");
+    }
+}
