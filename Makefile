@@ -1,13 +1,20 @@
 # MiniLlmPipeline — `make` runs the default pipeline end to end, `make test` runs the test suite.
-#   make <stage>...            run stages in order (upstream stages run first; up-to-date ones are skipped)
-#   make sft FORCE=1           rerun the named stage(s) even if up to date
-#   make sft SET="sft.data=my.parquet sft.lr=5e-5"   override spec keys
+#
+#   make <stage>...                 run stages in order; their upstream stages run first and are
+#                                   skipped when up to date (same spec, same inputs)
+#   make sft FORCE=1                rerun the named stage(s) even if up to date
+#   make sft SET="sft.data=my.parquet sft.lr=5e-5"   override spec keys without editing YAML
 #   make pretrain PIPELINE=pipelines/tiny.yaml        use another pipeline spec
+#   make generate PROMPT="以《春望》为题写一首五言律诗" FROM=sft
+#   make data                       rebuild data/tang from the chinese-poetry npm package
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PIPELINE ?= pipelines/tang-poetry.yaml
 SET ?=
 FORCE ?=
 DEVICE ?=
+FROM ?= pretrain
+PROMPT ?=
 CONFIG := Release
 BIN := artifacts/bin
 DOTNET ?= dotnet
@@ -15,14 +22,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-STAGES := tokenize pretrain sft reward-model dpo ppo eval
+.PHONY: all build test clean data bench tokenize pretrain generate
 
-.PHONY: all build test clean data bench report $(STAGES) generate
-
-all: eval
+all: pretrain
 
 build:
-	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -clp:ErrorsOnly -v:q
+	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q -clp:NoSummary
 
 test:
 	$(DOTNET) test MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q
@@ -30,10 +35,20 @@ test:
 clean:
 	rm -rf artifacts runs
 
-# Runs one stage's program: --force only for stages named on the command line.
+# $(call run_stage,Project,dll): --force only for stages named on the command line.
 run_stage = $(DOTNET) $(BIN)/$(1)/release/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
-	$(if $(and $(FORCE),$(filter $(2),$(MAKECMDGOALS))),--force)
+	$(if $(and $(FORCE),$(filter $(3),$(MAKECMDGOALS))),--force)
 
 tokenize: build
-	$(call run_stage,Tokenize,tokenize)
+	$(call run_stage,Tokenize,tokenize,tokenize)
+
+pretrain: tokenize
+	$(call run_stage,Pretrain,pretrain,pretrain)
+
+generate: build
+	$(DOTNET) $(BIN)/Generate/release/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
+		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
+
+data:
+	$(DOTNET) run --project data/TangDataBuilder -c $(CONFIG) -- --out data
