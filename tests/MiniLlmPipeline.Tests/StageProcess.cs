@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace MiniLlmPipeline.Tests;
+
+/// <summary>
+/// Runs a stage program as a real process (as make does), from the repository root so the
+/// pipelines' relative data paths resolve, and captures its exit code and output.
+/// </summary>
+public static class StageProcess
+{
+    public sealed record Result(int ExitCode, string StdOut, string StdErr)
+    {
+        public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
+    }
+
+    /// <summary>Path of a built stage, e.g. Dll("Pretrain", "pretrain"), in the configuration the tests were built in.</summary>
+    public static string Dll(string project, string assembly)
+    {
+        var config = AppContext.BaseDirectory.Contains("/release/", StringComparison.Ordinal) ? "release" : "debug";
+        var path = RepoPaths.Under("artifacts", "bin", project, config, assembly + ".dll");
+        if (!File.Exists(path)) throw new FileNotFoundException($"stage not built: {path} (build the solution first)");
+        return path;
+    }
+
+    public static Result Run(string project, string assembly, params string[] args) => Start(project, assembly, args).Wait();
+
+    public static Running Start(string project, string assembly, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoPaths.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Dll(project, assembly));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["CI"] = "1";   // plain log lines, no live progress bar
+        var process = Process.Start(info)!;
+        return new Running(process);
+    }
+
+    public sealed class Running(Process process)
+    {
+        private readonly Task<string> _out = process.StandardOutput.ReadToEndAsync();
+        private readonly Task<string> _err = process.StandardError.ReadToEndAsync();
+
+        public Process Process => process;
+
+        public Result Wait(int timeoutSeconds = 300)
+        {
+            if (!process.WaitForExit(timeoutSeconds * 1000))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"stage did not finish in {timeoutSeconds}s");
+            }
+            return new Result(process.ExitCode, _out.Result, _err.Result);
+        }
+
+        public void Kill()
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+    }
+}
