@@ -22,9 +22,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test clean data bench tokenize pretrain generate
+.PHONY: all build test clean data bench report tokenize pretrain sft reward-model dpo ppo eval generate
 
-all: pretrain
+# The default target: the whole default pipeline, skipping stages that are up to date.
+all: eval
+	@echo "report: $$(dirname $(PIPELINE))/../runs/$$(basename $(PIPELINE) .yaml)/report.md (see run_dir in $(PIPELINE))"
 
 build:
 	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q -clp:NoSummary
@@ -35,7 +37,7 @@ test:
 clean:
 	rm -rf artifacts runs
 
-# $(call run_stage,Project,dll): --force only for stages named on the command line.
+# $(call run_stage,Project,dll,name): --force only for stages named on the command line.
 run_stage = $(DOTNET) $(BIN)/$(1)/release/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
 	$(if $(and $(FORCE),$(filter $(3),$(MAKECMDGOALS))),--force)
@@ -46,9 +48,30 @@ tokenize: build
 pretrain: tokenize
 	$(call run_stage,Pretrain,pretrain,pretrain)
 
+sft: pretrain
+	$(call run_stage,Sft,sft,sft)
+
+reward-model: sft
+	$(call run_stage,RewardModel,reward-model,reward-model)
+
+dpo: sft
+	$(call run_stage,Dpo,dpo,dpo)
+
+ppo: sft reward-model
+	$(call run_stage,Ppo,ppo,ppo)
+
+eval: pretrain sft reward-model dpo ppo
+	$(call run_stage,Eval,eval,eval)
+
+report: build
+	$(call run_stage,Eval,eval,report) --force
+
 generate: build
 	$(DOTNET) $(BIN)/Generate/release/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
 		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
+
+bench: build
+	$(DOTNET) run --project bench/Bench -c $(CONFIG) -- --out bench/results.json
 
 data:
 	$(DOTNET) run --project data/TangDataBuilder -c $(CONFIG) -- --out data
