@@ -17,7 +17,7 @@ namespace MiniLlmPipeline.Data;
 ///  24  ids…
 /// </code>
 /// </summary>
-public sealed class TokenFile : IDisposable
+public sealed class TokenFile : ITokenSequence, IDisposable
 {
     private static readonly byte[] Magic = Encoding.ASCII.GetBytes("MLPTOKv1");
     public const int HeaderBytes = 24;

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Training;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Pipeline;
@@ -22,6 +23,13 @@ public sealed class StageContext<TConfig>(
 
     /// <summary>The folder of a completed upstream stage; throws a clear error when it never completed.</summary>
     public string UpstreamDir(string upstream) => RunFolders.CompletedStageDir(Spec, upstream, Stage);
+
+    /// <summary>Trainer settings for this stage's folders, seed and resume decision.</summary>
+    public TrainerOptions TrainerOptions(string plotTitle, double flopsPerToken = 0) => new()
+    {
+        StageDir = StageDir, StateDir = StateDir, TensorBoardDir = TensorBoardDir, Resume = Resume,
+        Seed = Spec.Seed, StageName = Stage, PlotTitle = plotTitle, FlopsPerToken = flopsPerToken,
+    };
 
     public void Log(string message) => Console.Error.WriteLine($"[{Stage}] {message}");
 }

@@ -28,6 +28,13 @@ public abstract record TrainingConfig
     /// <summary>What to do with a NaN/Inf loss or gradient: <c>stop</c> (default) or <c>skip</c> the step.</summary>
     public string OnNonFinite { get; init; } = "stop";
 
+    /// <summary>
+    /// Optimizer steps for a run over <paramref name="itemsPerEpoch"/> items (examples, or windows of
+    /// pretraining text): <see cref="Steps"/> when set, else enough for <see cref="Epochs"/> passes.
+    /// </summary>
+    public int ResolveSteps(long itemsPerEpoch) =>
+        Steps > 0 ? Steps : (int)Math.Max(1, Math.Ceiling(Epochs * itemsPerEpoch / ((double)BatchSize * GradAccum)));
+
     /// <summary>Range problems as (key, problem); empty when valid. Stages add their own.</summary>
     public virtual IEnumerable<(string Key, string Problem)> Problems()
     {
