@@ -26,7 +26,6 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 # The default target: the whole default pipeline, skipping stages that are up to date.
 all: eval
-	@echo "report: $$(dirname $(PIPELINE))/../runs/$$(basename $(PIPELINE) .yaml)/report.md (see run_dir in $(PIPELINE))"
 
 build:
 	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q -clp:NoSummary
