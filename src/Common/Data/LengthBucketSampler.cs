@@ -6,7 +6,7 @@ namespace MiniLlmPipeline.Data;
 /// length, slice it into batches, and shuffle the batch order. Everything derives from (seed, epoch) through a
 /// counter-based generator, so <see cref="Batch"/> of global index k is a pure function of (seed, k): a resumed run
 /// sees exactly the batches it would have seen. Every index appears exactly once per epoch; the epoch's last batch may
-/// be smaller.
+/// be smaller. Not thread-safe (it caches the current epoch's plan).
 /// </summary>
 public sealed class LengthBucketSampler
 {

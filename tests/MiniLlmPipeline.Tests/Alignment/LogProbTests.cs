@@ -22,6 +22,21 @@ public class LogProbTests
     }
 
     [Fact]
+    public void TokenLogProbs_MatchLogSoftmaxGather_InValueAndGradient()
+    {
+        var generator = new torch.Generator(5);
+        using var logits = randn(2, 5, 11, generator: generator).mul(3).requires_grad_(true);
+        using var targets = randint(0, 11, [2, 5], generator: generator);
+        using var reference = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        using var ours = TokenLogProbs.Of(logits, targets);
+        Assert.True(ours.allclose(reference, rtol: 1e-5, atol: 1e-5));
+
+        using var referenceGrad = torch.autograd.grad([reference.sum()], [logits])[0];
+        using var oursGrad = torch.autograd.grad([ours.sum()], [logits])[0];
+        Assert.True(oursGrad.allclose(referenceGrad, rtol: 1e-5, atol: 1e-5));
+    }
+
+    [Fact]
     public void TokenLogProbs_UpcastsHalfPrecisionLogitsToFloat32()
     {
         using var logits = tensor(new float[] { 0, 0, 0, 0 }, 1, 1, 4).to_type(ScalarType.BFloat16);

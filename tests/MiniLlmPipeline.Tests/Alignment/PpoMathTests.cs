@@ -39,6 +39,16 @@ public class PpoMathTests
     }
 
     [Fact]
+    public void Gae_AcceptsABoolMask()
+    {
+        // r = [0, 1, (4)], V = [0.5, 0.5, (4)], γ = λ = 1: A_1 = 1 − 0.5 = 0.5, A_0 = 0 + 0.5 − 0.5 + 0.5 = 0.5.
+        var estimate = GeneralizedAdvantageEstimate.Compute(
+            tensor(new float[] { 0, 1, 4 }, 1, 3), tensor(new float[] { 0.5f, 0.5f, 4 }, 1, 3),
+            tensor(new[] { true, true, false }, 1, 3), gamma: 1, lambda: 1);
+        TensorAssert.Close([0.5, 0.5, 0], estimate.Advantages);
+    }
+
+    [Fact]
     public void Whitening_GivesZeroMeanUnitStd_OverTheMaskOnly()
     {
         // Real values [1, 2, 3]: mean 2, unbiased variance (1 + 0 + 1)/2 = 1 → [−1, 0, 1]; the padded 100 is ignored and zeroed.
