@@ -1,10 +1,12 @@
+using System.Text.RegularExpressions;
+
 namespace MiniLlmPipeline.Evaluation;
 
 /// <summary>
 /// One of the four regular Tang forms: a quatrain (绝句, 4 lines) or regulated verse (律诗, 8 lines)
 /// of 5 or 7 characters a line. Named by the short (五绝) or the long name (五言绝句).
 /// </summary>
-public sealed record PoetryForm(string ShortName, string LongName, int Lines, int CharsPerLine)
+public sealed partial record PoetryForm(string ShortName, string LongName, int Lines, int CharsPerLine)
 {
     public static PoetryForm FiveCharQuatrain { get; } = new("五绝", "五言绝句", 4, 5);
     public static PoetryForm FiveCharRegulated { get; } = new("五律", "五言律诗", 8, 5);
@@ -30,15 +32,22 @@ public sealed record PoetryForm(string ShortName, string LongName, int Lines, in
     }
 
     /// <summary>
-    /// The form a prompt asks for (its long or short name appears in it), e.g. 以《春望》为题写一首五言律诗 → 五律;
-    /// null when the prompt names none or several.
+    /// The form a prompt asks for, e.g. 以《春望》为题写一首五言律诗 → 五律; null when it names none or several.
+    /// Titles in 《》 are skipped (《府酒五绝 自劝》 names no form of the answer) and long names win over short ones.
     /// </summary>
     public static PoetryForm? FindIn(string prompt)
     {
-        var named = All.Where(f => prompt.Contains(f.LongName, StringComparison.Ordinal)
-                                   || prompt.Contains(f.ShortName, StringComparison.Ordinal)).ToList();
-        return named.Count == 1 ? named[0] : null;
+        var outsideTitles = Title().Replace(prompt, "");
+        foreach (var name in new Func<PoetryForm, string>[] { f => f.LongName, f => f.ShortName })
+        {
+            var named = All.Where(f => outsideTitles.Contains(name(f), StringComparison.Ordinal)).ToList();
+            if (named.Count > 0) return named.Count == 1 ? named[0] : null;
+        }
+        return null;
     }
+
+    [GeneratedRegex("《[^》]*》")]
+    private static partial Regex Title();
 
     public override string ToString() => ShortName;
 }

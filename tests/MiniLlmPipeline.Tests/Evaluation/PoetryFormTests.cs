@@ -33,9 +33,14 @@ public class PoetryFormTests
     [InlineData("以《春望》为题写一首五言律诗", "五律")]
     [InlineData("写一首七言绝句，题为《早发白帝城》", "七绝")]
     [InlineData("给出首句，续写这首五言绝句：床前明月光，", "五绝")]
+    [InlineData("以《府酒五绝 自劝》为题写一首七言绝句", "七绝")]
+    [InlineData("写一首七绝", "七绝")]
     public void FindIn_ReadsTheFormAPromptAsksFor(string prompt, string expected) =>
         Assert.Equal(expected, PoetryForm.FindIn(prompt)?.ShortName);
 
     [Fact]
-    public void FindIn_ReturnsNull_WhenNoFormIsNamed() => Assert.Null(PoetryForm.FindIn("写一首诗"));
+    public void FindIn_ReturnsNull_WhenNoFormIsNamed() => Assert.Null(PoetryForm.FindIn("写一首诗，题为《五绝》"));
+
+    [Fact]
+    public void FindIn_ReturnsNull_WhenTwoFormsAreNamed() => Assert.Null(PoetryForm.FindIn("写一首五言绝句或七言绝句"));
 }
