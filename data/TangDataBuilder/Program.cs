@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.ComponentModel;
 using System.Diagnostics;
 using MiniLlmPipeline.TangData;
 
@@ -14,7 +15,17 @@ var command = new RootCommand("Builds the Tang-poetry datasets from the chinese-
 command.SetAction(parsed =>
 {
     var clock = Stopwatch.StartNew();
-    var sources = NpmSource.Load(parsed.GetValue(workOption)!);
+    IReadOnlyList<SourcePoem> sources;
+    try
+    {
+        sources = NpmSource.Load(parsed.GetValue(workOption)!);
+    }
+    catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+    {
+        // npm or node missing, or no registry: one sentence, not a stack trace.
+        Console.Error.WriteLine($"make data: {e.Message} (needs node, npm and access to the npm registry)");
+        return 1;
+    }
     var rejections = new SortedDictionary<string, int>(StringComparer.Ordinal);
     var poems = PoemCleaner.CleanAll(sources, rejections);
     Console.WriteLine($"{sources.Count} source poems, {poems.Count} kept ({poems.Count(p => p.Form is not null)} of a regular form); dropped: "
