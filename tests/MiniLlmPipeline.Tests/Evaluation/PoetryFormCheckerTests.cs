@@ -36,72 +36,31 @@ public class PoetryFormCheckerTests
     public void Layout_WhitespaceAndQuotes_DoNotMatter(string text) =>
         Assert.True(PoetryFormChecker.Check("五绝", text).Compliant);
 
-    [Fact]
-    public void SixCharacterLine_LosesAFifthOfOneLineScore()
+    /// <summary>Score = (line-count part + mean line-length part + punctuation part) / 3, worked out by hand.</summary>
+    [Theory]
+    // a 6-character verse: line part (0.8 + 1 + 1 + 1) / 4
+    [InlineData("五绝", "床前明月光光，疑是地上霜。\n举头望明月，低头思故乡。", (1 + 0.95 + 1) / 3, "line 1 has 6 characters, expected 5")]
+    // 3 of 4 verses: each part 3/4
+    [InlineData("五绝", "床前明月光，疑是地上霜。\n举头望明月，", 0.75, "expected 4 lines, found 3")]
+    // a quatrain where 8 verses are wanted: each part 1/2
+    [InlineData("五律", JingYeSi, 0.5, "expected 8 lines, found 4")]
+    // 7 characters where 5 are wanted: 1 − 2/5 a verse
+    [InlineData("五绝", ZaoFaBaiDiCheng, (1 + 0.6 + 1) / 3, "line 1 has 7 characters, expected 5")]
+    // one verse a line, no punctuation: the punctuation third is lost
+    [InlineData("五绝", "床前明月光\n疑是地上霜\n举头望明月\n低头思故乡", 2.0 / 3, "line 1 ends with no mark")]
+    // an unpunctuated run-on is one 20-character verse: count 1 − 3/4, nothing else
+    [InlineData("五绝", "床前明月光疑是地上霜举头望明月低头思故乡", 0.25 / 3, "expected 4 lines, found 1")]
+    // 。 after the first verse of a couplet
+    [InlineData("五绝", "床前明月光。疑是地上霜。\n举头望明月，低头思故乡。", (1 + 1 + 0.75) / 3, "line 1 ends with '。'")]
+    // a non-Han character: verse 1 scores 1 − (1 + 1) / 5 = 0.6
+    [InlineData("五绝", "床前明月A，疑是地上霜。\n举头望明月，低头思故乡。", (1 + 0.9 + 1) / 3, "line 1 has 1 non-Han character(s)")]
+    public void BrokenPoems_GetHandComputedPartialScores(string form, string text, double expected, string reason)
     {
-        var check = PoetryFormChecker.Check("五绝", "床前明月光光，疑是地上霜。\n举头望明月，低头思故乡。");
+        var check = PoetryFormChecker.Check(form, text);
 
         Assert.False(check.Compliant);
-        // (count 1 + lines (0.8 + 1 + 1 + 1) / 4 + punctuation 1) / 3
-        Assert.Equal((1 + 0.95 + 1) / 3, check.Score, 12);
-        Assert.Contains("line 1 has 6 characters, expected 5", check.Reason);
-    }
-
-    [Fact]
-    public void MissingLastLine_ScoresThreeQuarters()
-    {
-        var check = PoetryFormChecker.Check("五绝", "床前明月光，疑是地上霜。\n举头望明月，");
-
-        Assert.False(check.Compliant);
-        Assert.Equal(0.75, check.Score, 12);
-        Assert.Contains("expected 4 lines, found 3", check.Reason);
-    }
-
-    [Fact]
-    public void QuatrainCheckedAsRegulatedVerse_ScoresHalf()
-    {
-        var check = PoetryFormChecker.Check("五律", JingYeSi);
-
-        Assert.False(check.Compliant);
-        Assert.Equal(0.5, check.Score, 12);
-    }
-
-    [Fact]
-    public void SevenCharacterQuatrainCheckedAsFiveCharacter_GetsLengthPenaltyOnly()
-    {
-        var check = PoetryFormChecker.Check("五绝", ZaoFaBaiDiCheng);
-
-        Assert.False(check.Compliant);
-        Assert.Equal((1 + 0.6 + 1) / 3, check.Score, 12);
-    }
-
-    [Fact]
-    public void VersePerLineWithoutPunctuation_LosesThePunctuationThird()
-    {
-        var check = PoetryFormChecker.Check("五绝", "床前明月光\n疑是地上霜\n举头望明月\n低头思故乡");
-
-        Assert.False(check.Compliant);
-        Assert.Equal(2.0 / 3, check.Score, 12);
-        Assert.Contains("line 1 ends with no mark", check.Reason);
-    }
-
-    [Fact]
-    public void UnpunctuatedRunOn_ScoresOnlyAPartialLineCount()
-    {
-        var check = PoetryFormChecker.Check("五绝", "床前明月光疑是地上霜举头望明月低头思故乡");
-
-        Assert.False(check.Compliant);
-        Assert.Equal(0.25 / 3, check.Score, 12);
-    }
-
-    [Fact]
-    public void FullStopAfterFirstVerse_IsNotACouplet()
-    {
-        var check = PoetryFormChecker.Check("五绝", "床前明月光。疑是地上霜。\n举头望明月，低头思故乡。");
-
-        Assert.False(check.Compliant);
-        Assert.Equal((1 + 1 + 0.75) / 3, check.Score, 12);
-        Assert.Contains("line 1 ends with '。'", check.Reason);
+        Assert.Equal(expected, check.Score, 12);
+        Assert.Contains(reason, check.Reason);
     }
 
     [Fact]
