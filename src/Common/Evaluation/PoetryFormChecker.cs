@@ -25,7 +25,7 @@ public static class PoetryFormChecker
     private const string Ignored = "“”‘’「」『』\"'";
     private const int MaxReasons = 3;
 
-    /// <summary>Checks <paramref name="text"/> against the form named by <paramref name="form"/> (五绝, 七言律诗, ...).</summary>
+    /// <summary>Checks <paramref name="text"/> against the form named by <paramref name="form"/> (五绝, 七言律诗, ...); an unknown name is an <see cref="ArgumentException"/>.</summary>
     public static FormCheck Check(string form, string text) => Check(PoetryForm.Parse(form), text);
 
     public static FormCheck Check(PoetryForm form, string text)
