@@ -123,4 +123,18 @@ public class GptTests
         Assert.Contains("model.layers.1.mlp.down_proj.weight", names);
         Assert.All(names, n => Assert.True(n == "score.weight" || n.StartsWith("model.", StringComparison.Ordinal), n));
     }
+
+    [Fact]
+    public void ScalarHead_OnRightPaddedBatch_ScoresRealTokensAsIfUnpadded()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ScalarHeadModel(TinyModels.Create());
+        using var noGrad = no_grad();
+        var ids = TinyModels.RandomIds(1, 4);
+        var padded = cat([ids, zeros(1, 2, dtype: int64)], dim: 1);
+        var mask = cat([ones(1, 4, dtype: @bool), zeros(1, 2, dtype: @bool)], dim: 1);
+        var expected = model.Scores(ids);
+        var actual = model.Scores(padded, mask).narrow(1, 0, 4);
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5));
+    }
 }
