@@ -40,6 +40,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         for (var p = 0; p < symbols.Length; p++)
             if (symbols.PairAt(p) is var pair and >= 0) PairFor(pairs, pair).Add(p, symbols.WeightAt(p));
         var heap = new PriorityQueue<long, (long NegCount, long Key)>();
+        DropRarePairs(pairs, pairs.Keys.ToList());
         foreach (var (key, stats) in pairs) heap.Enqueue(key, (-stats.Count, key));
         log?.Invoke($"{pairs.Count:N0} distinct pairs over {symbols.Length:N0} bytes indexed at {clock.Elapsed.TotalSeconds:F2}s");
 
@@ -67,8 +68,9 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
             created.Clear();
             symbols.Merge(stats.Positions, left, right, merged, pairs, created);
             pairs.Remove(key);
+            DropRarePairs(pairs, created);
             foreach (var newKey in created)
-                if (pairs[newKey].Count > 0) heap.Enqueue(newKey, (-pairs[newKey].Count, newKey));
+                if (pairs.TryGetValue(newKey, out var fresh)) heap.Enqueue(newKey, (-fresh.Count, newKey));
         }
         return new BpeModel(tokens, merges);
     }
@@ -98,6 +100,17 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
             foreach (var (word, count) in partial) CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += count;
         }
         return total ?? new Dictionary<string, int>(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Forgets pairs below <see cref="MinFrequency"/>: a pair's count only grows in the merge that creates it
+    /// (it holds the newest token), so these can never be chosen. On CJK text most new pairs are such
+    /// one-off character bigrams; dropping them keeps the heap and the pair table small.
+    /// </summary>
+    private void DropRarePairs(Dictionary<long, PairStats> pairs, List<long> keys)
+    {
+        foreach (var key in keys)
+            if (pairs[key].Count < MinFrequency) pairs.Remove(key);
     }
 
     internal static long Key(int left, int right) => ((long)left << 32) | (uint)right;
@@ -213,7 +226,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
             if (key == mergedKey) return;
             if (delta < 0)
             {
-                pairs[key].Count += delta;
+                if (pairs.TryGetValue(key, out var existing)) existing.Count += delta;   // absent: dropped as rare
                 return;
             }
             ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(pairs, key, out var exists);
