@@ -64,9 +64,10 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
                 ids[text] = merged;
             }
             merges.Add((left, right));
+            if (merges.Count % 1000 == 0) log?.Invoke($"{merges.Count:N0} merges, vocab {tokens.Count:N0}, last pair count {stats.Count:N0}, {clock.Elapsed.TotalSeconds:F2}s");
 
             created.Clear();
-            symbols.Merge(stats.Positions, left, right, merged, pairs, created);
+            symbols.Merge(stats, left, right, merged, pairs, created);
             pairs.Remove(key);
             DropRarePairs(pairs, created);
             foreach (var newKey in created)
@@ -134,17 +135,26 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
     }
 
-    /// <summary>How often a pair occurs (weighted) and where: positions of its left symbol, some of them stale.</summary>
+    /// <summary>
+    /// How often a pair occurs (weighted) and where: positions of its left symbol, some of them stale.
+    /// The first position is kept inline because most pairs created on CJK text occur once and are
+    /// dropped right away; not allocating a list for them saves most of the garbage.
+    /// </summary>
     private sealed class PairStats
     {
         public long Count;
-        public readonly List<int> Positions = [];
+        private int _first = -1;
+        private List<int>? _more;
 
         public void Add(int position, long weight)
         {
             Count += weight;
-            Positions.Add(position);
+            if (_first < 0) _first = position;
+            else (_more ??= []).Add(position);
         }
+
+        public int PositionCount => _first < 0 ? 0 : 1 + (_more?.Count ?? 0);
+        public int PositionAt(int i) => i == 0 ? _first : _more![i - 1];
     }
 
     /// <summary>
@@ -195,11 +205,12 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         /// <paramref name="merged"/>, moving the weight of the neighbour pairs that disappear to the ones
         /// that appear: (prev, left) → (prev, merged) and (right, next) → (merged, next).
         /// </summary>
-        public void Merge(List<int> positions, int left, int right, int merged, Dictionary<long, PairStats> pairs, List<long> created)
+        public void Merge(PairStats positions, int left, int right, int merged, Dictionary<long, PairStats> pairs, List<long> created)
         {
             var mergedKey = Key(left, right);
-            foreach (var p in positions)
+            for (var i = 0; i < positions.PositionCount; i++)
             {
+                var p = positions.PositionAt(i);
                 var q = _next[p];
                 if (_symbol[p] != left || q < 0 || _symbol[q] != right) continue;   // stale: rewritten by an earlier merge
                 long weight = _weight[p];
