@@ -1,0 +1,62 @@
+using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Tokenization;
+using TorchSharp;
+using Generator = MiniLlmPipeline.Generation.Generator;
+
+namespace MiniLlmPipeline.Generation;
+
+/// <summary>
+/// Text in, text out over a checkpoint: encodes prompts (through the chat template for instruction-tuned
+/// models, as-is for a pretrained one), samples completions in batches with the KV cache, decodes them.
+/// SFT, DPO, PPO and Eval judge models with it; the generate program serves it to users.
+/// </summary>
+public sealed class TextGenerator(Gpt model, TextTokenizer tokenizer, bool chat)
+{
+    public Gpt Model => model;
+    public TextTokenizer Tokenizer => tokenizer;
+    public bool Chat => chat;
+
+    public static TextGenerator Load(string checkpointDir, torch.Device device, bool chat) =>
+        new(ModelCheckpoint.LoadGpt(checkpointDir, device), TextTokenizer.Load(Path.Combine(checkpointDir, ModelCheckpoint.TokenizerFolder)), chat);
+
+    /// <summary>The ids fed to the model for a single-turn prompt.</summary>
+    public int[] EncodePrompt(string prompt) =>
+        chat ? ChatTemplate.RenderPrompt(tokenizer, prompt) : tokenizer.Encode(prompt).ToArray();
+
+    /// <summary>The ids fed to the model for a conversation so far (its last turn is the user's).</summary>
+    public int[] EncodeConversation(IReadOnlyList<ConversationTurn> turns) =>
+        chat ? ChatTemplate.RenderPrompt(tokenizer, turns) : tokenizer.Encode(string.Concat(turns.Select(t => t.Content))).ToArray();
+
+    /// <summary>Completions for prompts, <paramref name="batchSize"/> at a time, deterministic for a seeded <paramref name="rng"/>.</summary>
+    public IReadOnlyList<string> Complete(IReadOnlyList<string> prompts, SamplingSettings settings, torch.Generator rng, int batchSize = 16) =>
+        CompleteIds(prompts.Select(EncodePrompt).ToList(), settings, rng, batchSize);
+
+    public IReadOnlyList<string> CompleteIds(IReadOnlyList<int[]> prompts, SamplingSettings settings, torch.Generator rng, int batchSize = 16)
+    {
+        var texts = new List<string>(prompts.Count);
+        using var noGrad = torch.no_grad();
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            for (var start = 0; start < prompts.Count; start += batchSize)
+            {
+                var batch = prompts.Skip(start).Take(batchSize).Select(p => Fit(p, settings.MaxNewTokens)).ToList();
+                foreach (var ids in Generator.Generate(model, batch, settings, StopIds, tokenizer.PadId, rng))
+                    texts.Add(tokenizer.Decode(ids.Where(id => !StopIds.Contains(id))).Trim());
+            }
+        }
+        finally { if (wasTraining) model.train(); }
+        return texts;
+    }
+
+    private int[] StopIds => chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
+
+    /// <summary>Keeps the end of a prompt too long to leave room for the answer inside the context window.</summary>
+    private int[] Fit(int[] prompt, int maxNewTokens)
+    {
+        var room = Math.Max(1, model.Config.MaxSeqLen - maxNewTokens);
+        return prompt.Length <= room ? prompt : prompt[^room..];
+    }
+}
