@@ -43,6 +43,15 @@ public sealed class BpeTrainerTests
     }
 
     [Fact]
+    public void Train_OnNoText_GivesTheByteAlphabetAndSpecialsOnly()
+    {
+        var model = new BpeTrainer(vocabSize: 300, minFrequency: 1).Train([]);
+
+        Assert.Equal(260, model.VocabSize);
+        Assert.Empty(model.Merges);
+    }
+
+    [Fact]
     public void Train_StopsAtTheRequestedVocabSize()
     {
         var model = new BpeTrainer(vocabSize: 300, minFrequency: 1).Train(TokenizerCorpus.Poems);
