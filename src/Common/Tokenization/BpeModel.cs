@@ -59,7 +59,7 @@ public sealed class BpeModel
                 {
                     ["content"] = t, ["lstrip"] = false, ["normalized"] = false, ["rstrip"] = false, ["single_word"] = false, ["special"] = true,
                 }))),
-            ["pre_tokenizer_pattern"] = PreTokenizer.Pattern,
+            ["pre_tokenizer_pattern"] = PreTokenSplitter.Pattern,
             ["chat_template"] = ChatTemplate.JinjaTemplate,
         };
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFile), config.ToJsonString(JsonIndented) + "\n");

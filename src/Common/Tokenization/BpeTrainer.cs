@@ -9,7 +9,7 @@ namespace MiniLlmPipeline.Tokenization;
 /// Learns a byte-level BPE (Sennrich et al. 2016; GPT-2's byte-level variant, Radford et al. 2019).
 /// Same algorithm as Hugging Face tokenizers' <c>BpeTrainer</c>:
 /// <list type="number">
-/// <item>count the unique pre-tokens (<see cref="PreTokenizer"/>) of the corpus, in parallel;</item>
+/// <item>count the unique pre-tokens (<see cref="PreTokenSplitter"/>) of the corpus, in parallel;</item>
 /// <item>count every adjacent symbol pair once, weighted by pre-token frequency, remembering where
 /// each pair occurs;</item>
 /// <item>repeatedly take the most frequent pair from a max-heap (ties: the smaller (left, right) id pair,
@@ -90,7 +90,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
                 for (var d = range.Item1; d < range.Item2; d++)
                 {
                     var text = documents[d];
-                    foreach (var (offset, length, isSpecial) in PreTokenizer.Split(text))
+                    foreach (var (offset, length, isSpecial) in PreTokenSplitter.Split(text))
                         if (!isSpecial) CollectionsMarshal.GetValueRefOrAddDefault(lookup, text.AsSpan(offset, length), out _)++;
                 }
                 return local;

@@ -81,16 +81,16 @@ public sealed class TextTokenizerTests
     [MemberData(nameof(AllStrings))]
     public void PreTokens_ConcatenateBackToTheText(string text)
     {
-        var pieces = PreTokenizer.Split(text);
+        var pieces = PreTokenSplitter.Split(text);
         Assert.Equal(text, string.Concat(pieces.Select(p => text.Substring(p.Offset, p.Length))));
         Assert.All(pieces, p => Assert.False(char.IsLowSurrogate(text[p.Offset])));
     }
 
     [Fact]
-    public void PreTokenizer_KeepsACjkRunTogether_AndPunctuationApart()
+    public void PreTokenSplitter_KeepsACjkRunTogether_AndPunctuationApart()
     {
         const string text = "床前明月光，疑是地上霜。\nhello world";
-        var pieces = PreTokenizer.Split(text).Select(p => text.Substring(p.Offset, p.Length));
+        var pieces = PreTokenSplitter.Split(text).Select(p => text.Substring(p.Offset, p.Length));
         Assert.Equal(["床前明月光", "，", "疑是地上霜", "。\n", "hello", " world"], pieces);
     }
 }
