@@ -118,4 +118,15 @@ public sealed class BpeTrainerTests
         var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.File("nope")));
         Assert.Contains("vocab.json", error.Message);
     }
+
+    [Fact]
+    public void Load_RejectsAMergeOfUnknownTokens_NamingTheLine()
+    {
+        using var temp = new TempDir();
+        new BpeTrainer(300, 1).Train(TokenizerCorpus.Poems).Save(temp.Path);
+        File.AppendAllText(temp.File(BpeModel.MergesFile), "nosuch token\n");
+
+        var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.Path));
+        Assert.Contains($"{BpeModel.MergesFile}:{300 - 260 + 2}", error.Message);
+    }
 }
