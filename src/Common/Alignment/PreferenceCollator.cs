@@ -38,6 +38,17 @@ public static class PreferenceCollator
         return new RenderedPreferences(pairs, dropped, truncated);
     }
 
+    /// <summary>A preference Parquet file rendered; a <see cref="DatasetException"/> when not one pair fits the window.</summary>
+    public static RenderedPreferences Load(string path, TextTokenizer tokenizer, int maxSeqLen)
+    {
+        var examples = ParquetDatasets.ReadPreferences(path);
+        var rendered = Render(tokenizer, examples, maxSeqLen);
+        if (rendered.Pairs.Count == 0)
+            throw new DatasetException($"{path}: none of its {examples.Count} pairs has a response token within max_seq_len {maxSeqLen} " +
+                                       "(every prompt fills the context); shorten the prompts or raise model.max_seq_len");
+        return rendered;
+    }
+
     /// <summary>The pairs as one right-padded batch of 2B rows on <paramref name="device"/> (see <see cref="PreferenceBatch"/>).</summary>
     public static PreferenceBatch Collate(IReadOnlyList<PreferencePair> pairs, int padId, Device? device = null)
     {
