@@ -21,7 +21,6 @@ internal sealed class DpoObjective : ITrainingObjective
     private readonly IReadOnlyList<PreferencePair> _validation;
     private readonly LengthBucketSampler _sampler;
     private readonly DpoConfig _config;
-    private readonly int _evalPairs;
     private readonly int _padId;
     private readonly Device _device;
     private readonly PairValues _reference;
@@ -31,13 +30,16 @@ internal sealed class DpoObjective : ITrainingObjective
         IReadOnlyList<PreferencePair> validation, DpoConfig config, int padId, Device device)
     {
         (_policy, _train, _sampler, _validation, _config, _padId, _device) = (policy, train, sampler, validation, config, padId, device);
-        _evalPairs = Math.Min(validation.Count, config.EvalBatches * config.BatchSize);
+        ValidationPairs = Math.Min(validation.Count, config.EvalBatches * config.BatchSize);
         _reference = new PairValues(Enumerable.Repeat(float.NaN, train.Count).ToArray(), Enumerable.Repeat(float.NaN, train.Count).ToArray());
     }
 
+    /// <summary>How many validation pairs <see cref="Evaluate"/> scores: the first eval_batches × batch_size (the same ones every time).</summary>
+    public int ValidationPairs { get; }
+
     /// <summary>
     /// Reference log-probs of every training pair the first <paramref name="microBatches"/> micro-batches visit and of
-    /// every validation pair, from the policy as it is now (call before training: then it is the reference). Returns how
+    /// the <see cref="ValidationPairs"/>, from the policy as it is now (call before training: then it is the reference). Returns how
     /// many training pairs were scored.
     /// </summary>
     public int PrecomputeReference(long microBatches)
@@ -48,7 +50,7 @@ internal sealed class DpoObjective : ITrainingObjective
         var values = LogProbs(_train, indices);
         for (var j = 0; j < indices.Count; j++)
             (_reference.Chosen[indices[j]], _reference.Rejected[indices[j]]) = (values.Chosen[j], values.Rejected[j]);
-        _validationReference = LogProbs(_validation, Enumerable.Range(0, _validation.Count).ToList());
+        _validationReference = LogProbs(_validation, Enumerable.Range(0, ValidationPairs).ToList());
         return indices.Count;
     }
 
@@ -66,16 +68,12 @@ internal sealed class DpoObjective : ITrainingObjective
         return new LossResult(result.Loss, metrics, batch.Tokens);
     }
 
-    /// <summary>DPO loss, reward accuracy and margin on the first eval_batches × batch_size validation pairs (the same ones every time).</summary>
-    public IReadOnlyDictionary<string, double> Evaluate() => Validate(_evalPairs);
-
-    /// <summary>Validation metrics on the first <paramref name="pairs"/> validation pairs (all of them for the manifest).</summary>
-    public IReadOnlyDictionary<string, double> Validate(int pairs)
+    /// <summary>DPO loss, reward accuracy and margin on the <see cref="ValidationPairs"/> validation pairs.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate()
     {
-        var count = Math.Min(pairs, _validation.Count);
-        if (count == 0) return new Dictionary<string, double>();
+        if (ValidationPairs == 0) return new Dictionary<string, double>();
         var reference = _validationReference ?? throw new InvalidOperationException("PrecomputeReference must run before validation");
-        var indices = Enumerable.Range(0, count).ToList();
+        var indices = Enumerable.Range(0, ValidationPairs).ToList();
         var policy = LogProbs(_validation, indices);
         using var scope = NewDisposeScope();
         var result = Compute(tensor(policy.Chosen), tensor(policy.Rejected), Cached(reference.Chosen, indices), Cached(reference.Rejected, indices));

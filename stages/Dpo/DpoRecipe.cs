@@ -43,7 +43,7 @@ internal static class DpoRecipe
         policy.eval();
         var scored = objective.PrecomputeReference((long)totalSteps * config.GradAccum);
         var referenceSeconds = clock.Elapsed.TotalSeconds;
-        context.Log($"reference log-probs of {scored:N0} training and {validation?.Pairs.Count ?? 0} validation pairs in {referenceSeconds:F1}s");
+        context.Log($"reference log-probs of {scored:N0} training and {objective.ValidationPairs} validation pairs in {referenceSeconds:F1}s");
         var result = new Trainer(config, context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))
             .Train(policy, objective, totalSteps);
 
@@ -51,13 +51,12 @@ internal static class DpoRecipe
 
         var metrics = result.ToMetrics();
         policy.eval();
-        foreach (var (key, value) in objective.Validate(int.MaxValue)) metrics[key] = value;
         metrics["train_pairs"] = train.Pairs.Count;
         metrics["dropped_pairs"] = train.Dropped;
         metrics["truncated_pairs"] = train.Truncated;
         metrics["seconds_reference"] = referenceSeconds;
         if (metrics.TryGetValue("val_reward_accuracy", out var accuracy))
-            context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {validation!.Pairs.Count} pairs");
+            context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {objective.ValidationPairs} pairs");
         if (before is not null)
         {
             var comparison = new ComplianceComparison(before, ComplianceComparison.Measure(generator, prompts!, config.EvalSamples, context.Spec.Seed));

@@ -28,15 +28,14 @@ internal sealed class RewardModelObjective(
         return new LossResult(result.Loss, metrics, batch.Tokens);
     }
 
-    /// <summary>Loss, pairwise accuracy and mean margin on the first eval_batches × batch_size validation pairs (the same ones every time).</summary>
-    public IReadOnlyDictionary<string, double> Evaluate() => Validate(evalPairs);
+    /// <summary>How many validation pairs <see cref="Evaluate"/> scores: the first eval_batches × batch_size (the same ones every time).</summary>
+    public int ValidationPairs => Math.Min(evalPairs, validation.Count);
 
-    /// <summary>Validation metrics on the first <paramref name="pairs"/> validation pairs (all of them for the manifest).</summary>
-    public IReadOnlyDictionary<string, double> Validate(int pairs)
+    /// <summary>Loss, pairwise accuracy and mean margin on the <see cref="ValidationPairs"/> validation pairs.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate()
     {
-        var count = Math.Min(pairs, validation.Count);
-        if (count == 0) return new Dictionary<string, double>();
-        var rewards = Rewards(validation, Enumerable.Range(0, count).ToList());
+        if (ValidationPairs == 0) return new Dictionary<string, double>();
+        var rewards = Rewards(validation, Enumerable.Range(0, ValidationPairs).ToList());
         using var chosen = tensor(rewards.Chosen);
         using var rejected = tensor(rewards.Rejected);
         var result = BradleyTerryLoss.Compute(chosen, rejected);

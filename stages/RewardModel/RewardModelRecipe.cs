@@ -15,7 +15,7 @@ namespace MiniLlmPipeline.Stages.RewardModel;
 internal static class RewardModelRecipe
 {
     /// <summary>Training pairs scored after training for the reward statistics (a fixed prefix: the data is shuffled).</summary>
-    private const int StatisticsPairs = 1024;
+    private const int StatisticsPairs = 256;
 
     public static IReadOnlyDictionary<string, double> Run(StageContext<RewardModelConfig> context)
     {
@@ -45,13 +45,12 @@ internal static class RewardModelRecipe
 
         var metrics = result.ToMetrics();
         model.eval();
-        foreach (var (key, value) in objective.Validate(int.MaxValue)) metrics[key] = value;
         AddRewardStatistics(metrics, objective, train.Pairs);
         metrics["train_pairs"] = train.Pairs.Count;
         metrics["dropped_pairs"] = train.Dropped;
         metrics["truncated_pairs"] = train.Truncated;
         if (metrics.TryGetValue("val_accuracy", out var accuracy))
-            context.Log($"validation: pairwise accuracy {accuracy:P1}, mean margin {metrics["val_margin"]:F3} on {validation!.Pairs.Count} pairs");
+            context.Log($"validation: pairwise accuracy {accuracy:P1}, mean margin {metrics["val_margin"]:F3} on {objective.ValidationPairs} pairs");
         context.Log($"rewards on {Math.Min(StatisticsPairs, train.Pairs.Count)} training pairs: mean {metrics["reward_mean"]:F3}, " +
                     $"std {metrics["reward_std"]:F3}, accuracy {metrics["train_accuracy"]:P1}");
         return metrics;
