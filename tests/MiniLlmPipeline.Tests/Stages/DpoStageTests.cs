@@ -14,7 +14,7 @@ public sealed class DpoStageTests
     // Every step logged, so the first logged loss is step 0's: computed before any update, with policy == reference.
     private static readonly string[] Overrides =
     [
-        "--set", "dpo.from=pretrain", "--set", "dpo.steps=30", "--set", "dpo.lr=3e-3", "--set", "dpo.log_every=1",
+        "--set", "dpo.steps=30", "--set", "dpo.lr=3e-3", "--set", "dpo.log_every=1",
         "--set", "dpo.eval_every=15",
     ];
 
@@ -22,7 +22,7 @@ public sealed class DpoStageTests
     public void Dpo_StartsAtLog2_RaisesTheChosenOverRejectedMargin_RecordsCompliance_AndIsSkippedWhenUpToDate()
     {
         using var temp = new TempDir();
-        TinyRuns.CopyUpTo("pretrain", temp.Path);
+        TinyRuns.CopyUpTo("sft", temp.Path);
         var stageDir = Path.Combine(temp.Path, StageNames.Dpo);
 
         var run = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
@@ -47,7 +47,7 @@ public sealed class DpoStageTests
         var (pairs, padId) = TinyPreferences.Training(stageDir);
         var separable = TinyPreferences.Distinguishable(pairs);
         var policyMargin = MeanLogProbMargin(stageDir, separable, padId);
-        var referenceMargin = MeanLogProbMargin(Path.Combine(temp.Path, StageNames.Pretrain), separable, padId);
+        var referenceMargin = MeanLogProbMargin(Path.Combine(temp.Path, StageNames.Sft), separable, padId);
         Assert.True(policyMargin > referenceMargin + 0.5, $"log π(y_c) − log π(y_r): reference {referenceMargin:F3}, policy {policyMargin:F3}");
 
         var again = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);

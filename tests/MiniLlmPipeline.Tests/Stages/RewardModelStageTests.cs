@@ -10,7 +10,7 @@ public sealed class RewardModelStageTests
     // Enough steps at a high learning rate for the tiny model to separate its own training pairs.
     private static readonly string[] Overrides =
     [
-        "--set", "reward_model.from=pretrain", "--set", "reward_model.steps=40", "--set", "reward_model.batch_size=16",
+        "--set", "reward_model.steps=40", "--set", "reward_model.batch_size=16",
         "--set", "reward_model.lr=5e-3", "--set", "reward_model.eval_every=20", "--set", "reward_model.log_every=10",
     ];
 
@@ -18,7 +18,7 @@ public sealed class RewardModelStageTests
     public void RewardModel_WritesAScalarHeadCheckpoint_RanksItsTrainingPairs_AndIsSkippedWhenUpToDate()
     {
         using var temp = new TempDir();
-        TinyRuns.CopyUpTo("pretrain", temp.Path);
+        TinyRuns.CopyUpTo("sft", temp.Path);
         var stageDir = Path.Combine(temp.Path, StageNames.RewardModel);
 
         var run = TinyRuns.Run("RewardModel", "reward-model", temp.Path, Overrides);
@@ -56,7 +56,7 @@ public sealed class RewardModelStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
-        var result = TinyRuns.Run("RewardModel", "reward-model", temp.Path, "--set", "reward_model.from=sft");
+        var result = TinyRuns.Run("RewardModel", "reward-model", temp.Path);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("needs the checkpoint of stage 'sft'", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
