@@ -80,6 +80,41 @@ public sealed class DpoStageTests
         Assert.Contains(gradients, g => g!.abs().max().item<float>() > 0);
     }
 
+    [Fact]
+    public void Dpo_KilledAfterACheckpoint_ResumesWithTheSameReferenceAndLosses()
+    {
+        string[] overrides = ["--set", "dpo.steps=24", "--set", "dpo.checkpoint_every=8", "--set", "dpo.log_every=4", "--set", "dpo.eval_samples=0"];
+        using var straight = new TempDir();
+        TinyRuns.CopyUpTo("sft", straight.Path);
+        var uninterrupted = TinyRuns.Run("Dpo", "dpo", straight.Path, overrides);
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
+
+        using var killed = new TempDir();
+        TinyRuns.CopyUpTo("sft", killed.Path);
+        var running = TinyRuns.Start("Dpo", "dpo", killed.Path, overrides);
+        var stateFile = Path.Combine(killed.Path, StageNames.Dpo, "state", "trainer.json");
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.False(running.Process.HasExited, "the run finished before it could be killed");
+        running.Kill();
+
+        // The resumed run recomputes the reference from the from: checkpoint, not from the half-trained policy.
+        var resumed = TinyRuns.Run("Dpo", "dpo", killed.Path, overrides);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("resuming from step", resumed.StdErr);
+        var expected = TrainLosses(straight.Path);
+        var actual = TrainLosses(killed.Path);
+        Assert.Equal(expected.Keys, actual.Keys);
+        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+    }
+
+    /// <summary>The last logged training loss at each step (a resumed run logs the steps after its checkpoint again).</summary>
+    private static Dictionary<int, double> TrainLosses(string runDir) =>
+        File.ReadLines(Path.Combine(runDir, StageNames.Dpo, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train")
+            .GroupBy(r => r.GetProperty("step").GetInt32())
+            .ToDictionary(g => g.Key, g => g.Last().GetProperty("loss").GetDouble());
+
     /// <summary>Mean over pairs of log π(chosen | prompt) − log π(rejected | prompt) under a checkpoint's language model.</summary>
     private static double MeanLogProbMargin(string checkpointDir, IReadOnlyList<PreferencePair> pairs, int padId)
     {
