@@ -28,6 +28,10 @@ public static class TinyRuns
     public static StageProcess.Result Run(string project, string assembly, string runDir, params string[] extra) =>
         StageProcess.Run(project, assembly, ["--pipeline", Spec, "--set", $"run_dir={runDir}", .. extra]);
 
+    /// <summary>Starts a stage program without waiting (to kill it, or to race a second run against it).</summary>
+    public static StageProcess.Running Start(string project, string assembly, string runDir, params string[] extra) =>
+        StageProcess.Start(project, assembly, ["--pipeline", Spec, "--set", $"run_dir={runDir}", .. extra]);
+
     private static string Template(string stage)
     {
         var index = Array.FindIndex(Chain, c => c.Stage == stage);
