@@ -23,15 +23,14 @@ internal static class PpoRecipe
         var seed = context.Spec.Seed;
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
-        var gptConfig = CheckedConfig(policyDir, context.Spec.Model);
-        CheckedConfig(rewardDir, context.Spec.Model);
-        var tokenizerDir = Path.Combine(policyDir, ModelCheckpoint.TokenizerFolder);
-        var tokenizer = TextTokenizer.Load(tokenizerDir);
+        ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(rewardDir), context.Spec.Model, Path.Combine(rewardDir, ModelCheckpoint.ConfigFile));
         var prompts = ParquetDatasets.ReadPrompts(config.Prompts);
-        var evalPrompts = config.EvalPrompts is null ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts);
+        var evalPrompts = config.EvalPrompts is null ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
 
         torch.manual_seed(seed);
         var device = context.Device;
+        var upstream = UpstreamModel.Load(policyDir, context.Spec.Model, device);
+        var tokenizer = upstream.Tokenizer;
         using var reference = Frozen(ModelCheckpoint.LoadGpt(policyDir, device));
         using var rewardModel = Frozen(ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true));
         // The value model starts as the reward model (InstructGPT, Ouyang et al. 2022 §3.5): it already reads the quality
@@ -40,12 +39,13 @@ internal static class PpoRecipe
         var value = config.ValueInit == PpoConfig.ValueFromPolicy
             ? ModelCheckpoint.LoadScalarHead(policyDir, device, headRequired: false)
             : ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true);
-        using var model = new PolicyAndValue(ModelCheckpoint.LoadGpt(policyDir, device), value);
-        context.Log($"policy {config.From} ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model {config.RewardModel}, " +
+        using var model = new PolicyAndValue(upstream.Model, value);
+        context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
                     $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
-        var before = Compliance(new TextGenerator(reference, tokenizer, chat: true), evalPrompts, config, seed);
-        if (before is not null) context.Log($"form compliance before PPO: {before.ComplianceRate:P1} (score {before.MeanScore:F3})");
+        var before = evalPrompts is null ? null
+            : ComplianceComparison.Measure(new TextGenerator(reference, tokenizer, chat: true), evalPrompts, config.EvalSamples, seed);
+        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
         using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward),
@@ -68,7 +68,7 @@ internal static class PpoRecipe
         var checkpointEvery = (config.CheckpointEvery + config.StepsPerIteration - 1) / config.StepsPerIteration * config.StepsPerIteration;
         var result = new Trainer(config with { CheckpointEvery = checkpointEvery }, options).Train(model, objective, config.TotalSteps);
 
-        ModelCheckpoint.Save(context.StageDir, model.Policy, gptConfig, tokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, model.Policy, model.Policy.Config, upstream.TokenizerDir);
         var metricsPath = Path.Combine(context.StageDir, MetricsLog.FileName);
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "reward.png"), "PPO reward per iteration", "reward",
             ("ppo", "reward_mean", "total score"), ("ppo", "reward_model_mean", "reward model"), ("ppo", "form_score_mean", "form score"));
@@ -80,23 +80,16 @@ internal static class PpoRecipe
         if (last is not null)
             foreach (var key in new[] { "reward_mean", "reward_model_mean", "form_score_mean", "kl", "kl_coef", "iteration_seconds", "gen_tokens_per_s" })
                 if (last.Metrics.TryGetValue(key, out var v)) metrics[key] = v;
-        var after = Compliance(new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts, config, seed);
-        if (before is not null && after is not null)
+        if (before is not null)
         {
-            context.Log($"form compliance after PPO: {after.ComplianceRate:P1} (score {after.MeanScore:F3}), before {before.ComplianceRate:P1}");
-            (metrics["compliance_before"], metrics["compliance_after"]) = (before.ComplianceRate, after.ComplianceRate);
-            (metrics["form_score_before"], metrics["form_score_after"]) = (before.MeanScore, after.MeanScore);
-            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "compliance.md"),
-                $"# Before PPO ({config.From})\n\n{before.Format()}\n\n# After PPO\n\n{after.Format()}\n");
+            var comparison = new ComplianceComparison(before,
+                ComplianceComparison.Measure(new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts!, config.EvalSamples, seed));
+            comparison.AddTo(metrics);
+            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "compliance.md"), comparison.ToMarkdown($"PPO form compliance ({context.Spec.Name})"));
+            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
+                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
         }
         return metrics;
-    }
-
-    private static GptConfig CheckedConfig(string stageDir, ModelSpec spec)
-    {
-        var config = ModelCheckpoint.ReadConfig(stageDir);
-        ModelCheckpoint.EnsureMatches(config, spec, Path.Combine(stageDir, ModelCheckpoint.ConfigFile));
-        return config;
     }
 
     /// <summary>A model that is only read: no gradients, inference mode.</summary>
@@ -105,13 +98,6 @@ internal static class PpoRecipe
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         model.eval();
         return model;
-    }
-
-    private static FormComplianceReport? Compliance(TextGenerator generator, IReadOnlyList<PromptExample>? prompts, PpoConfig config, int seed)
-    {
-        if (prompts is null) return null;
-        var report = FormComplianceEvaluator.Evaluate(generator, prompts, config.EvalSamples, seed);
-        return report.Samples > 0 ? report : null;
     }
 
     private static string Describe(PpoIterationSummary s, int iterations)
