@@ -24,8 +24,8 @@ internal static class PpoRecipe
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
         ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(rewardDir), context.Spec.Model, Path.Combine(rewardDir, ModelCheckpoint.ConfigFile));
-        var prompts = ParquetDatasets.ReadPrompts(config.Prompts);
         var evalPrompts = config.EvalPrompts is null ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var prompts = TrainingPrompts(context, evalPrompts);
 
         torch.manual_seed(seed);
         var device = context.Device;
@@ -90,6 +90,22 @@ internal static class PpoRecipe
                         $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
         }
         return metrics;
+    }
+
+    /// <summary>
+    /// The rollout prompts, less the ones form compliance is measured on (the evaluator's first eval_samples prompts with
+    /// a form), so "after" stays a held-out figure even when prompts and eval_prompts are the same file.
+    /// </summary>
+    private static IReadOnlyList<PromptExample> TrainingPrompts(StageContext<PpoConfig> context, IReadOnlyList<PromptExample>? evalPrompts)
+    {
+        var all = ParquetDatasets.ReadPrompts(context.Config.Prompts);
+        var heldOut = (evalPrompts ?? []).Where(p => p.Get("form") is not null).Take(context.Config.EvalSamples).Select(p => p.Prompt).ToHashSet();
+        var kept = all.Where(p => !heldOut.Contains(p.Prompt)).ToList();
+        if (kept.Count == 0)
+            throw new DatasetException($"{context.Config.Prompts}: all {all.Count} prompts are among the {heldOut.Count} held out for " +
+                                       "form compliance (eval_prompts); add prompts or lower eval_samples");
+        if (kept.Count < all.Count) context.Log($"{all.Count - kept.Count} of {all.Count} prompts held out for form compliance");
+        return kept;
     }
 
     /// <summary>A model that is only read: no gradients, inference mode.</summary>

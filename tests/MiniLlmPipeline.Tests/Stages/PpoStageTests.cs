@@ -47,6 +47,7 @@ public sealed class PpoStageTests
         Assert.Equal(3, ppo.Count);
         Assert.Equal(0.0, ppo[0]["kl"].GetDouble());
         Assert.Contains("iteration 3/3", result.StdErr);
+        Assert.Contains("4 of 16 prompts held out for form compliance", result.StdErr);
 
         // The exported policy is a plain language model that downstream stages load.
         using var policy = ModelCheckpoint.LoadGpt(stageDir, torch.CPU);
