@@ -10,7 +10,7 @@ public sealed class RewardModelStageTests
     // Enough steps at a high learning rate for the tiny model to separate its own training pairs.
     private static readonly string[] Overrides =
     [
-        "--set", "reward_model.steps=40", "--set", "reward_model.batch_size=16",
+        "--set", "reward_model.steps=80", "--set", "reward_model.batch_size=16",
         "--set", "reward_model.lr=5e-3", "--set", "reward_model.eval_every=20", "--set", "reward_model.log_every=10",
     ];
 

@@ -72,7 +72,7 @@ public sealed class SftStageTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
         var data = temp.File("chat.parquet");
-        var tooLong = string.Concat(Enumerable.Repeat("床前明月光，疑是地上霜。举头望明月，低头思故乡。", 8));
+        var tooLong = string.Concat(Enumerable.Repeat("床前明月光，疑是地上霜。举头望明月，低头思故乡。", 30));
         await ParquetSerializer.SerializeAsync(new[]
         {
             Chat(("system", "你是诗人"), ("user", "以《春晓》为题写一首五言绝句"), ("assistant", "春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。")),
@@ -99,7 +99,7 @@ public sealed class SftStageTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
         var data = temp.File("long.parquet");
-        var tooLong = string.Concat(Enumerable.Repeat("床前明月光，疑是地上霜。举头望明月，低头思故乡。", 8));
+        var tooLong = string.Concat(Enumerable.Repeat("床前明月光，疑是地上霜。举头望明月，低头思故乡。", 30));
         ParquetDatasets.WriteStrings(data, [("prompt", [tooLong, tooLong + "春"]), ("response", ["诗", "词"])]);
 
         var result = TinyRuns.Run("Sft", "sft", temp.Path, "--set", $"sft.data={data}");

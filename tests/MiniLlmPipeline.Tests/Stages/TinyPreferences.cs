@@ -17,8 +17,8 @@ internal static class TinyPreferences
     }
 
     /// <summary>
-    /// The pairs whose two sides still differ inside the window: the tiny model's 64-token context cuts most tiny
-    /// responses, and a pair cut to two identical sequences can be told apart by no model.
+    /// The pairs whose two sides still differ inside the window: a short context can cut a pair
+    /// to two identical sequences, which no model can tell apart.
     /// </summary>
     public static IReadOnlyList<PreferencePair> Distinguishable(IReadOnlyList<PreferencePair> pairs) =>
         pairs.Where(p => !p.Chosen.Ids.SequenceEqual(p.Rejected.Ids)).ToList();
