@@ -16,6 +16,8 @@ public static class StageCli
     public const int ExitOk = 0;
     public const int ExitBadInput = 1;
     public const int ExitRuntimeFailure = 2;
+    /// <summary>The input hash recorded for an optional upstream stage without a complete checkpoint.</summary>
+    public const string NotRun = "not run";
 
     public static readonly Option<string> PipelineOption = new("--pipeline", "-p")
     {
@@ -82,6 +84,11 @@ public static class StageCli
         {
             var dir = RunFolders.CompletedStageDir(spec, upstream, stage.Name);
             inputs[$"stage:{upstream}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
+        }
+        foreach (var upstream in stage.OptionalUpstream?.Invoke(config) ?? [])
+        {
+            var manifest = Manifest.TryRead(RunFolders.StageDir(spec, upstream));
+            inputs[$"stage:{upstream}"] = manifest?.Status == StageStatus.Complete ? manifest.OutputHash ?? "" : NotRun;
         }
         var specHash = ContentHash.OfConfig(new { config, spec.Model, spec.Seed });
 
