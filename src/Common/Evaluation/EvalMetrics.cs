@@ -16,6 +16,8 @@ public static class EvalMetrics
     public const string RewardScore = "rm_score";
     /// <summary>Fraction of held-out preference pairs the reward model ranks chosen above rejected.</summary>
     public const string RewardAccuracy = "rm_accuracy";
+    /// <summary>Mean score(chosen) − score(rejected) of the reward model on those pairs.</summary>
+    public const string RewardMargin = "rm_margin";
 
     public static readonly IReadOnlyList<(string Key, string Heading)> Columns =
     [
@@ -24,6 +26,7 @@ public static class EvalMetrics
         (FormScore, "form score ↑"),
         (RewardScore, "RM score ↑"),
         (RewardAccuracy, "RM pair accuracy ↑"),
+        (RewardMargin, "RM margin ↑"),
     ];
 
     /// <summary>Whether a metric is a fraction shown as a percentage.</summary>

@@ -13,8 +13,8 @@ public static class ReportMarkdown
     {
         var md = new StringBuilder();
         md.AppendLine($"# Pipeline report: {report.Pipeline}").AppendLine();
-        if (report.Settings.Count > 0)
-            md.AppendLine(string.Join(" · ", report.Settings.Select(kv => $"{kv.Key}: {kv.Value}"))).AppendLine();
+        foreach (var (key, value) in report.Settings) md.AppendLine($"- {key}: {value}");
+        if (report.Settings.Count > 0) md.AppendLine();
 
         var columns = Columns(report);
         md.AppendLine("| stage | status | " + string.Join(" | ", columns.Select(c => c.Heading)) + " |");

@@ -98,6 +98,7 @@ public static class StageCli
         if (!force && previous is not null && previous.IsUpToDateWith(specHash, inputs))
         {
             Console.Error.WriteLine($"[{stage.Name}] up to date ({stageDir}); use --force (make FORCE=1) to rerun");
+            PrintEpilogue(stage, spec, config);
             return ExitOk;
         }
 
@@ -128,6 +129,7 @@ public static class StageCli
             };
             complete.Write(stageDir);
             context.Log($"complete in {clock.Elapsed.TotalSeconds:F1}s → {stageDir}");
+            PrintEpilogue(stage, spec, config);
             return ExitOk;
         }
         catch (Exception e)
@@ -136,6 +138,11 @@ public static class StageCli
             throw;
         }
     });
+
+    private static void PrintEpilogue<TConfig>(StageDefinition<TConfig> stage, PipelineSpec spec, TConfig config) where TConfig : class
+    {
+        if (stage.Epilogue is not null) Console.WriteLine(stage.Epilogue(spec, config));
+    }
 
     private static void ClearStageDir(string stageDir, bool keepState)
     {

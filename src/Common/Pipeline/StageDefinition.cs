@@ -6,6 +6,8 @@ namespace MiniLlmPipeline.Pipeline;
 /// final metrics recorded in the manifest. <see cref="OptionalUpstream"/> names stages the body uses
 /// when they completed and does without otherwise (eval): their output hashes, or "not run", count as
 /// inputs too, so a stage that completes or is retrained later makes this one out of date.
+/// <see cref="Epilogue"/> is a line for the user (e.g. where the report is), printed on stdout whether
+/// the stage ran or was up to date.
 /// </summary>
 public sealed record StageDefinition<TConfig>(
     string Name,
@@ -14,5 +16,6 @@ public sealed record StageDefinition<TConfig>(
     Func<TConfig, IEnumerable<(string Key, string? Path)>> DataFiles,
     Func<TConfig, IEnumerable<string>> Upstream,
     Func<StageContext<TConfig>, IReadOnlyDictionary<string, double>> Execute,
-    Func<TConfig, IEnumerable<string>>? OptionalUpstream = null)
+    Func<TConfig, IEnumerable<string>>? OptionalUpstream = null,
+    Func<PipelineSpec, TConfig, string>? Epilogue = null)
     where TConfig : class;

@@ -1,0 +1,10 @@
+namespace MiniLlmPipeline.Evaluation;
+
+/// <summary>Form-compliance of a model's answers: the rate of fully compliant poems, the mean graded score, and the answers.</summary>
+public sealed record FormComplianceReport(int Samples, double ComplianceRate, double MeanScore, IReadOnlyList<FormAnswer> Answers)
+{
+    public static FormComplianceReport Empty { get; } = new(0, 0, 0, []);
+
+    /// <summary>The answers as readable text (prompt, verdict, poem), for samples files and reports.</summary>
+    public string Format(int max = 8) => string.Join("\n\n", Answers.Take(max).Select(a => $"### {a.Prompt}  [{a.Verdict}]\n{a.Response}"));
+}
