@@ -1,3 +1,5 @@
-// Placeholder until the tokenize stage lands; see the issue tracker.
-Console.Error.WriteLine("tokenize: not implemented yet");
-return 2;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tokenization;
+
+// tokenize: train the byte-level BPE on stages.tokenize.data, write tokenizer/, train.bin and val.bin.
+return StageCli.Run(args, TokenizeStage.Definition);

@@ -1,0 +1,104 @@
+using MiniLlmPipeline.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Generation;
+
+/// <summary>
+/// Batched autoregressive decoding. Prompts are LEFT-padded so every row's next token sits in the
+/// last column; the attention mask hides the pads and positions count only real tokens, so a row
+/// decodes exactly as it would alone. With the KV cache each step feeds only the newest token.
+/// Files with <c>using static TorchSharp.torch</c> see two <c>Generator</c>s: alias this one
+/// (<c>using Generator = MiniLlmPipeline.Generation.Generator;</c>) or write <c>torch.Generator</c>.
+/// </summary>
+public static class Generator
+{
+    /// <summary>
+    /// Completions (prompt excluded; the stop token included when one was produced). A row that has
+    /// stopped is fed pads until every row stops or <see cref="SamplingSettings.MaxNewTokens"/> is
+    /// reached. Prompts longer than max_seq_len − max_new_tokens keep their last tokens.
+    /// <paramref name="useKvCache"/> false re-runs the whole sequence per token (for benchmarks).
+    /// </summary>
+    public static IReadOnlyList<int[]> Generate(
+        Gpt model, IReadOnlyList<int[]> prompts, SamplingSettings settings, int[] stopIds, int padId,
+        torch.Generator? rng, bool useKvCache = true)
+    {
+        if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
+        var maxSeqLen = model.Config.MaxSeqLen;
+        var maxNew = Math.Min(settings.MaxNewTokens, maxSeqLen - 1);
+        if (prompts.Count == 0 || maxNew <= 0) return prompts.Select(_ => Array.Empty<int>()).ToList();
+        var trimmed = prompts.Select(p => p.Length > maxSeqLen - maxNew ? p[^(maxSeqLen - maxNew)..] : p).ToList();
+
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var device = model.parameters().First().device;
+        var (ids, mask) = LeftPad(trimmed, padId, device);                // (B, P), (B, P) or null
+        var batch = trimmed.Count;
+        var stop = torch.tensor(stopIds.Select(i => (long)i).ToArray(), device: device);
+        var pad = torch.tensor((long)padId, device: device);
+        var finished = torch.zeros(batch, dtype: @bool, device: device); // (B)
+        using var cache = useKvCache ? new KvCache(model.Config.NLayers, (int)ids.shape[1] + maxNew) : null;
+
+        var sequence = ids;
+        var input = ids;
+        var generated = new List<Tensor>();
+        for (var step = 0; step < maxNew; step++)
+        {
+            using var stepScope = torch.NewDisposeScope();
+            var hidden = model.HiddenStates(input, attentionMask: mask, cache: cache); // (B, T, C)
+            var logits = model.Logits(hidden.select(1, -1));                        // (B, V)
+            var next = Sampler.Sample(logits, settings, rng).where(finished.logical_not(), pad); // (B)
+            var wasFinished = finished;
+            if (stopIds.Length > 0) finished = (finished | torch.isin(next, stop)).MoveToOuterDisposeScope();
+            if (mask is not null) mask = torch.cat([mask, wasFinished.logical_not().unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
+            sequence = useKvCache ? sequence : torch.cat([sequence, next.unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
+            input = useKvCache ? next.unsqueeze(1).MoveToOuterDisposeScope() : sequence;
+            generated.Add(next.MoveToOuterDisposeScope());
+            // The one device→host sync per token: whether every row has stopped.
+            if (stopIds.Length > 0 && finished.all().item<bool>()) break;
+        }
+        return Completions(torch.stack(generated, dim: 1), stopIds);
+    }
+
+    private static (Tensor Ids, Tensor? Mask) LeftPad(IReadOnlyList<int[]> prompts, int padId, Device device)
+    {
+        var length = prompts.Max(p => p.Length);
+        var ids = new long[prompts.Count * length];
+        var mask = new bool[prompts.Count * length];
+        for (var row = 0; row < prompts.Count; row++)
+        {
+            var offset = row * length + length - prompts[row].Length;
+            Array.Fill(ids, padId, row * length, length - prompts[row].Length);
+            for (var i = 0; i < prompts[row].Length; i++)
+            {
+                ids[offset + i] = prompts[row][i];
+                mask[offset + i] = true;
+            }
+        }
+        var idTensor = torch.tensor(ids, [prompts.Count, length], device: device);
+        // Without padding the mask is all true: leave it out so attention takes the causal fast path.
+        var needsMask = prompts.Any(p => p.Length != length);
+        return (idTensor, needsMask ? torch.tensor(mask, [prompts.Count, length], device: device) : null);
+    }
+
+    /// <summary>Each row's tokens up to and including its first stop token.</summary>
+    private static List<int[]> Completions(Tensor tokens, int[] stopIds) // (B, N)
+    {
+        var (batch, length) = ((int)tokens.shape[0], (int)tokens.shape[1]);
+        var flat = tokens.cpu().data<long>().ToArray();
+        var stops = stopIds.ToHashSet();
+        var result = new List<int[]>(batch);
+        for (var row = 0; row < batch; row++)
+        {
+            var completion = new List<int>();
+            for (var i = 0; i < length; i++)
+            {
+                var id = (int)flat[row * length + i];
+                completion.Add(id);
+                if (stops.Contains(id)) break;
+            }
+            result.Add(completion.ToArray());
+        }
+        return result;
+    }
+}

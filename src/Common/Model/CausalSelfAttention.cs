@@ -1,0 +1,68 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Model;
+
+/// <summary>
+/// Grouped-query causal self-attention (Ainslie et al., 2023): n_heads query heads share n_kv_heads
+/// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V through the fused
+/// <c>scaled_dot_product_attention</c>.
+/// </summary>
+public sealed class CausalSelfAttention : nn.Module
+{
+    // Field names are the Hugging Face Llama parameter names.
+    private readonly Linear q_proj;
+    private readonly Linear k_proj;
+    private readonly Linear v_proj;
+    private readonly Linear o_proj;
+    private readonly int nHeads;
+    private readonly int nKvHeads;
+    private readonly int headDim;
+
+    public CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
+    {
+        nHeads = config.NHeads;
+        nKvHeads = config.NKvHeads;
+        headDim = config.HeadDim;
+        q_proj = nn.Linear(config.DModel, nHeads * headDim, hasBias: false);
+        k_proj = nn.Linear(config.DModel, nKvHeads * headDim, hasBias: false);
+        v_proj = nn.Linear(config.DModel, nKvHeads * headDim, hasBias: false);
+        o_proj = nn.Linear(nHeads * headDim, config.DModel, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>The projection that writes into the residual stream (scaled at init).</summary>
+    internal Linear OutputProjection => o_proj;
+
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="cos">rotary cos for the T query positions, (T, D) or (B, 1, T, D)</param>
+    /// <param name="sin">rotary sin, same shape as <paramref name="cos"/></param>
+    /// <param name="mask">(B, 1, T, S) bool, true = may attend; null with <paramref name="isCausal"/> for plain causal</param>
+    /// <param name="isCausal">use the kernel's built-in causal mask (only valid when T == S)</param>
+    /// <param name="cache">keys/values of earlier positions, appended to in place</param>
+    /// <param name="layer">this block's index in the cache</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, bool isCausal, KvCache? cache, int layer)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (b, t) = (x.shape[0], x.shape[1]);
+        var q = q_proj.forward(x).view(b, t, nHeads, headDim).transpose(1, 2);   // (B, H, T, D)
+        var k = k_proj.forward(x).view(b, t, nKvHeads, headDim).transpose(1, 2); // (B, Hkv, T, D)
+        var v = v_proj.forward(x).view(b, t, nKvHeads, headDim).transpose(1, 2); // (B, Hkv, T, D)
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);               // (B, Hkv, S, D)
+
+        // TorchSharp's SDPA has no enable_gqa: each kv head serves n_heads / n_kv_heads consecutive
+        // query heads (HF repeat_kv order).
+        if (nKvHeads != nHeads)
+        {
+            var groups = nHeads / nKvHeads;
+            k = k.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
+            v = v.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
+        }
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, isCausal); // (B, H, T, D)
+        y = y.transpose(1, 2).contiguous().view(b, t, nHeads * headDim);          // (B, T, C)
+        return o_proj.forward(y).MoveToOuterDisposeScope();                       // (B, T, C)
+    }
+}

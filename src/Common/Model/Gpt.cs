@@ -1,0 +1,81 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Model;
+
+/// <summary>
+/// Decoder-only Llama-style language model: token embedding → N pre-norm blocks (RMSNorm, grouped-query
+/// attention with RoPE, SwiGLU) → final RMSNorm → logits through the transposed embedding (tied
+/// input/output embeddings, Press &amp; Wolf, 2017). No biases anywhere. Parameter names equal
+/// Hugging Face <c>LlamaForCausalLM</c>'s with <c>tie_word_embeddings</c> (no <c>lm_head.weight</c>).
+/// </summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    private readonly DecoderStack model;
+
+    public Gpt(GptConfig config) : base(nameof(Gpt))
+    {
+        Config = config;
+        model = new DecoderStack(config);
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    public GptConfig Config { get; }
+
+    /// <summary>The trunk (HF <c>LlamaModel</c>), shared with heads built on this model.</summary>
+    public DecoderStack Backbone => model;
+
+    /// <summary>Every trainable weight, the tied embedding counted once.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>ids (B, T) int64 → next-token logits (B, T, V).</summary>
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Logits(HiddenStates(ids)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Final-norm hidden states (B, T, C) for ids (B, T). <paramref name="positions"/> (B, T) int64
+    /// and <paramref name="attentionMask"/> (B, S) bool (true = real token, over all S = cached + T key
+    /// positions) serve left-padded batches; without a mask positions count from the cache length and
+    /// only the causal mask applies. With a mask and no positions, a token's position is the number
+    /// of real tokens before it. <paramref name="cache"/> receives this call's keys and values.
+    /// </summary>
+    public Tensor HiddenStates(Tensor ids, Tensor? positions = null, Tensor? attentionMask = null, KvCache? cache = null) =>
+        model.Forward(ids, positions, attentionMask, cache);
+
+    /// <summary>hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E.</summary>
+    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, model.EmbedTokens.weight!);
+
+    /// <summary>
+    /// Training FLOPs per token (PaLM, Chowdhery et al. 2022, appendix B): 6·N for the weight matmuls
+    /// (forward + backward) plus 12·L·d·T for attention scores and values over a context of T.
+    /// N includes the embedding because, tied, it is also the output projection, a real
+    /// d×V matmul per token (the lookup itself is free).
+    /// </summary>
+    public double FlopsPerToken(int seqLen) =>
+        6.0 * ParameterCount + 12.0 * Config.NLayers * Config.DModel * seqLen;
+
+    /// <summary>
+    /// N(0, 0.02) everywhere, with the projections that write into the residual stream (o_proj,
+    /// down_proj) scaled by 1/√(2·n_layers) so the residual's variance does not grow with depth
+    /// (GPT-2, Radford et al. 2019, §2.3). Norm gains start at 1.
+    /// </summary>
+    private void InitializeWeights()
+    {
+        const double std = 0.02;
+        var residualStd = std / Math.Sqrt(2.0 * Config.NLayers);
+        using var noGrad = torch.no_grad();
+        nn.init.normal_(model.EmbedTokens.weight!, 0, std);
+        foreach (var block in model.Layers)
+        {
+            foreach (var linear in block.modules().OfType<Linear>())
+                nn.init.normal_(linear.weight!, 0, std);
+            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, residualStd);
+            nn.init.normal_(block.Mlp.OutputProjection.weight!, 0, residualStd);
+        }
+    }
+}

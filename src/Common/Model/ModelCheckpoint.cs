@@ -1,0 +1,164 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MiniLlmPipeline.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Model;
+
+/// <summary>
+/// A stage's exported model, readable by Hugging Face transformers: <c>model.safetensors</c> (Llama
+/// tensor names), <c>config.json</c> (LlamaConfig keys) and a copy of the <c>tokenizer/</c> folder.
+/// </summary>
+public static class ModelCheckpoint
+{
+    public const string WeightsFile = "model.safetensors";
+    public const string ConfigFile = "config.json";
+    public const string TokenizerFolder = "tokenizer";
+    private const string ScoreWeight = "score.weight";
+
+    /// <summary>Writes weights, config and tokenizer into <paramref name="stageDir"/>, each file atomically.</summary>
+    public static void Save(string stageDir, nn.Module model, GptConfig config, string? tokenizerDir)
+    {
+        Directory.CreateDirectory(stageDir);
+        var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        Safetensors.Save(Path.Combine(stageDir, WeightsFile), weights, ScalarType.Float32);
+        var scalarHead = weights.ContainsKey(ScoreWeight);
+        AtomicFile.WriteAllText(Path.Combine(stageDir, ConfigFile), HuggingFaceConfig(config, scalarHead).ToJsonString(JsonDefaults.Options));
+        if (tokenizerDir is null) return;
+        if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: tokenizer folder not found");
+        AtomicFile.ReplaceDirectory(Path.Combine(stageDir, TokenizerFolder), temp =>
+        {
+            foreach (var file in Directory.GetFiles(tokenizerDir))
+                File.Copy(file, Path.Combine(temp, Path.GetFileName(file)));
+        });
+    }
+
+    /// <summary>The language model of a checkpoint (a scalar head in the file is ignored).</summary>
+    public static Gpt LoadGpt(string stageDir, Device device)
+    {
+        var model = new Gpt(ReadConfig(stageDir));
+        LoadWeights(stageDir, model, optional: [], ignored: [ScoreWeight]);
+        model.to(device);
+        return model;
+    }
+
+    /// <summary>
+    /// A trunk plus scalar head. From a plain language-model checkpoint (<paramref name="headRequired"/>
+    /// false) the head keeps its fresh initialisation: the reward model starts from SFT weights, while
+    /// PPO's value model starts from the reward model and needs its head.
+    /// </summary>
+    public static ScalarHeadModel LoadScalarHead(string stageDir, Device device, bool headRequired)
+    {
+        var model = new ScalarHeadModel(new Gpt(ReadConfig(stageDir)));
+        LoadWeights(stageDir, model, optional: headRequired ? [] : [ScoreWeight], ignored: []);
+        model.to(device);
+        return model;
+    }
+
+    public static GptConfig ReadConfig(string stageDir)
+    {
+        var path = Path.Combine(stageDir, ConfigFile);
+        if (!File.Exists(path)) throw new StageInputException($"{path}: not found (did the stage that writes it complete?)");
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new StageInputException($"{path}: not valid JSON ({e.Message})"); }
+        if (root is not JsonObject json) throw new StageInputException($"{path}: expected a JSON object");
+
+        if (json["tie_word_embeddings"]?.GetValue<bool>() == false)
+            throw new StageInputException($"{path}: tie_word_embeddings is false, but this model ties its output to the embedding");
+        try
+        {
+            int Int(string key) => json[key]?.GetValue<int>() ?? throw new StageInputException($"{path}: {key} is missing");
+            return new GptConfig(
+                VocabSize: Int("vocab_size"),
+                DModel: Int("hidden_size"),
+                NLayers: Int("num_hidden_layers"),
+                NHeads: Int("num_attention_heads"),
+                NKvHeads: json["num_key_value_heads"]?.GetValue<int>() ?? Int("num_attention_heads"),
+                FfnHidden: Int("intermediate_size"),
+                MaxSeqLen: Int("max_position_embeddings"),
+                RopeTheta: json["rope_theta"]?.GetValue<double>() ?? 10000,
+                NormEps: json["rms_norm_eps"]?.GetValue<double>() ?? 1e-5);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new StageInputException($"{path}: {e.Message}");
+        }
+    }
+
+    /// <summary>A checkpoint whose shape differs from the spec's <c>model:</c> block cannot be loaded into it.</summary>
+    public static void EnsureMatches(GptConfig checkpoint, ModelSpec spec, string configPath)
+    {
+        var fields = new (string HfKey, string SpecKey, double Checkpoint, double Spec)[]
+        {
+            ("hidden_size", "d_model", checkpoint.DModel, spec.DModel),
+            ("num_hidden_layers", "n_layers", checkpoint.NLayers, spec.NLayers),
+            ("num_attention_heads", "n_heads", checkpoint.NHeads, spec.NHeads),
+            ("num_key_value_heads", "n_kv_heads", checkpoint.NKvHeads, spec.NKvHeads),
+            ("intermediate_size", "ffn_hidden", checkpoint.FfnHidden, spec.FfnHidden),
+            ("max_position_embeddings", "max_seq_len", checkpoint.MaxSeqLen, spec.MaxSeqLen),
+            ("rope_theta", "rope_theta", checkpoint.RopeTheta, spec.RopeTheta),
+        };
+        var problems = fields.Where(f => f.Checkpoint != f.Spec)
+            .Select(f => $"{f.HfKey} is {f.Checkpoint} but the spec's model.{f.SpecKey} is {f.Spec}")
+            .ToList();
+        if (problems.Count > 0) throw new StageInputException($"{configPath}: {string.Join("; ", problems)}");
+    }
+
+    private static JsonObject HuggingFaceConfig(GptConfig config, bool scalarHead)
+    {
+        var json = new JsonObject
+        {
+            ["architectures"] = new JsonArray(scalarHead ? "LlamaForSequenceClassification" : "LlamaForCausalLM"),
+            ["model_type"] = "llama",
+            ["hidden_size"] = config.DModel,
+            ["intermediate_size"] = config.FfnHidden,
+            ["num_attention_heads"] = config.NHeads,
+            ["num_hidden_layers"] = config.NLayers,
+            ["num_key_value_heads"] = config.NKvHeads,
+            ["head_dim"] = config.HeadDim,
+            ["max_position_embeddings"] = config.MaxSeqLen,
+            ["rms_norm_eps"] = config.NormEps,
+            ["rope_theta"] = config.RopeTheta,
+            ["vocab_size"] = config.VocabSize,
+            ["hidden_act"] = "silu",
+            ["attention_bias"] = false,
+            ["mlp_bias"] = false,
+            ["tie_word_embeddings"] = true,
+            ["torch_dtype"] = "float32",
+        };
+        if (scalarHead) json["num_labels"] = 1;
+        return json;
+    }
+
+    /// <summary>Copies the file's tensors into the module's parameters, checking names and shapes.</summary>
+    private static void LoadWeights(string stageDir, nn.Module model, string[] optional, string[] ignored)
+    {
+        var path = Path.Combine(stageDir, WeightsFile);
+        var tensors = Safetensors.Load(path);
+        try
+        {
+            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            var unexpected = tensors.Keys.Where(k => !parameters.ContainsKey(k) && !ignored.Contains(k)).Order().ToList();
+            if (unexpected.Count > 0) throw new StageInputException($"{path}: unexpected tensors {string.Join(", ", unexpected)}");
+            using var noGrad = torch.no_grad();
+            foreach (var (name, parameter) in parameters)
+            {
+                if (!tensors.TryGetValue(name, out var tensor))
+                {
+                    if (optional.Contains(name)) continue;
+                    throw new StageInputException($"{path}: tensor {name} is missing");
+                }
+                if (!tensor.shape.SequenceEqual(parameter.shape))
+                    throw new StageInputException(
+                        $"{path}: tensor {name} has shape [{string.Join(", ", tensor.shape)}] but the config gives [{string.Join(", ", parameter.shape)}]");
+                parameter.copy_(tensor);
+            }
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+    }
+}

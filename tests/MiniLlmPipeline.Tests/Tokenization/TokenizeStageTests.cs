@@ -1,0 +1,65 @@
+using System.Text.Json;
+using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Tokenization;
+
+namespace MiniLlmPipeline.Tests.Tokenization;
+
+public sealed class TokenizeStageTests
+{
+    [Fact]
+    public void TokenizeStage_OnTheTinyPipeline_WritesTokenizerAndTokenFiles_ThenIsUpToDate()
+    {
+        using var temp = new TempDir();
+        // Own tiny data (pointed at with --set) so the test does not depend on data/tiny's contents.
+        string[] train = [.. Enumerable.Range(0, 40).Select(i => TokenizerCorpus.Poems[i % TokenizerCorpus.Poems.Length] + $" #{i}")];
+        string[] val = [TokenizerCorpus.Poems[0], "👍 unseen 文字"];
+        ParquetDatasets.WriteStrings(temp.File("train.parquet"), [("text", train)]);
+        ParquetDatasets.WriteStrings(temp.File("val.parquet"), [("text", val)]);
+        var spec = temp.Write("tiny.yaml", File.ReadAllText(RepoPaths.Under("pipelines", "tiny.yaml"))
+            .Replace("run_dir: runs/tiny", $"run_dir: {temp.File("runs")}"));
+        string[] args = ["--pipeline", spec, "--set", $"tokenize.data={temp.File("train.parquet")}", "--set", $"tokenize.val_data={temp.File("val.parquet")}"];
+
+        var first = StageProcess.Run("Tokenize", "tokenize", args);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var stageDir = temp.File(Path.Combine("runs", "tokenize"));
+        var tokenizer = TextTokenizer.Load(Path.Combine(stageDir, TokenizeStage.TokenizerDir));
+        Assert.Equal(384, tokenizer.VocabSize);
+        foreach (var (file, documents) in new[] { (TokenizeStage.TrainFile, train), (TokenizeStage.ValFile, val) })
+        {
+            using var tokens = TokenFile.Open(Path.Combine(stageDir, file));
+            Assert.Equal(384, tokens.VocabSize);
+            var ids = new long[tokens.Count];
+            tokens.Read(0, ids);
+            Assert.Equal(string.Concat(documents.Select(d => d + "<|endoftext|>")), tokenizer.Decode(ids.Select(i => (int)i)));
+        }
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(stageDir, "manifest.json"))))
+        {
+            Assert.Equal("complete", manifest.RootElement.GetProperty("status").GetString());
+            var metrics = manifest.RootElement.GetProperty("metrics");
+            Assert.Equal(384, metrics.GetProperty("vocab_size").GetDouble());
+            var trainTokens = metrics.GetProperty("train_tokens").GetDouble();
+            Assert.Equal(tokenizer.Encode(string.Concat(train.Select(d => d + "<|endoftext|>"))).Count, trainTokens);
+            var textTokens = trainTokens - train.Length;   // every document ends in <|endoftext|>, not counted
+            Assert.Equal(Math.Round(train.Sum(d => d.Length) / textTokens, 3), metrics.GetProperty("chars_per_token").GetDouble());
+        }
+
+        var second = StageProcess.Run("Tokenize", "tokenize", args);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("up to date", second.StdErr);
+    }
+
+    [Fact]
+    public void TokenizeStage_ReportsAMissingDataFile_WithExitCode1()
+    {
+        using var temp = new TempDir();
+        var spec = temp.Write("tiny.yaml", File.ReadAllText(RepoPaths.Under("pipelines", "tiny.yaml"))
+            .Replace("run_dir: runs/tiny", $"run_dir: {temp.File("runs")}"));
+
+        var result = StageProcess.Run("Tokenize", "tokenize", "--pipeline", spec, "--set", $"tokenize.data={temp.File("missing.parquet")}");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("missing.parquet", result.StdErr);
+        Assert.False(Directory.Exists(temp.File(Path.Combine("runs", "tokenize", TokenizeStage.TokenizerDir))));
+    }
+}
