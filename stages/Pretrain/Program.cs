@@ -1,3 +1,11 @@
-// Placeholder until the pretrain stage lands; see the issue tracker.
-Console.Error.WriteLine("pretrain: not implemented yet");
-return 2;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Stages.Pretrain;
+
+// pretrain: next-token prediction on the tokenize stage's corpus (or on --set pretrain.data=<text.parquet>).
+return StageCli.Run(args, new StageDefinition<PretrainConfig>(
+    StageNames.Pretrain,
+    "Pretrain the GPT by next-token prediction on the tokenized corpus",
+    spec => spec.Stages.Pretrain,
+    config => [("data", config.Data), ("val_data", config.ValData)],
+    config => [config.From],
+    PretrainRecipe.Run));

@@ -1,6 +1,8 @@
+using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
+using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Generation;
 
@@ -15,38 +17,46 @@ public sealed class TextGenerator(Gpt model, TextTokenizer tokenizer, bool chat)
     public TextTokenizer Tokenizer => tokenizer;
     public bool Chat => chat;
 
-    /// <summary>The model and tokenizer of a stage's checkpoint folder.</summary>
     public static TextGenerator Load(string checkpointDir, torch.Device device, bool chat) =>
-        new(ModelCheckpoint.LoadGpt(checkpointDir, device),
-            TextTokenizer.Load(Path.Combine(checkpointDir, ModelCheckpoint.TokenizerFolder)), chat);
+        new(ModelCheckpoint.LoadGpt(checkpointDir, device), TextTokenizer.Load(Path.Combine(checkpointDir, ModelCheckpoint.TokenizerFolder)), chat);
 
     /// <summary>The ids fed to the model for a single-turn prompt.</summary>
     public int[] EncodePrompt(string prompt) =>
-        chat ? ChatTemplate.RenderPrompt(tokenizer, prompt) : [.. tokenizer.Encode(prompt)];
+        chat ? ChatTemplate.RenderPrompt(tokenizer, prompt) : tokenizer.Encode(prompt).ToArray();
+
+    /// <summary>The ids fed to the model for a conversation so far (its last turn is the user's).</summary>
+    public int[] EncodeConversation(IReadOnlyList<ConversationTurn> turns) =>
+        chat ? ChatTemplate.RenderPrompt(tokenizer, turns) : tokenizer.Encode(string.Concat(turns.Select(t => t.Content))).ToArray();
 
     /// <summary>Completions for prompts, <paramref name="batchSize"/> at a time, deterministic for a seeded <paramref name="rng"/>.</summary>
     public IReadOnlyList<string> Complete(IReadOnlyList<string> prompts, SamplingSettings settings, torch.Generator rng, int batchSize = 16) =>
         CompleteIds(prompts.Select(EncodePrompt).ToList(), settings, rng, batchSize);
 
-    /// <summary>Completions for already-encoded prompts; the stop token and any other special token are left out of the text.</summary>
     public IReadOnlyList<string> CompleteIds(IReadOnlyList<int[]> prompts, SamplingSettings settings, torch.Generator rng, int batchSize = 16)
     {
         var texts = new List<string>(prompts.Count);
+        using var noGrad = torch.no_grad();
         var wasTraining = model.training;
         model.eval();
         try
         {
             for (var start = 0; start < prompts.Count; start += batchSize)
             {
-                var batch = prompts.Skip(start).Take(batchSize).ToList();
+                var batch = prompts.Skip(start).Take(batchSize).Select(p => Fit(p, settings.MaxNewTokens)).ToList();
                 foreach (var ids in Generator.Generate(model, batch, settings, StopIds, tokenizer.PadId, rng))
-                    texts.Add(tokenizer.Decode(ids, skipSpecialTokens: true).Trim());
+                    texts.Add(tokenizer.Decode(ids.Where(id => !StopIds.Contains(id))).Trim());
             }
         }
         finally { if (wasTraining) model.train(); }
         return texts;
     }
 
-    /// <summary>A chat model ends its turn with &lt;|im_end|&gt;; any model may end the document.</summary>
     private int[] StopIds => chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
+
+    /// <summary>Keeps the end of a prompt too long to leave room for the answer inside the context window.</summary>
+    private int[] Fit(int[] prompt, int maxNewTokens)
+    {
+        var room = Math.Max(1, model.Config.MaxSeqLen - maxNewTokens);
+        return prompt.Length <= room ? prompt : prompt[^room..];
+    }
 }

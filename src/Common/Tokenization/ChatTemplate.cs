@@ -35,11 +35,12 @@ public static class ChatTemplate
     }
 
     /// <summary>What generation is fed for a prompt: the user turn, then the assistant header to continue from.</summary>
-    public static int[] RenderPrompt(TextTokenizer tokenizer, string prompt)
-    {
-        var user = Render(tokenizer, [new ConversationTurn("user", prompt)]);
-        return [.. user.Ids, .. Header(tokenizer, "assistant")];
-    }
+    public static int[] RenderPrompt(TextTokenizer tokenizer, string prompt) =>
+        RenderPrompt(tokenizer, [new ConversationTurn("user", prompt)]);
+
+    /// <summary>What generation is fed for a conversation so far (ending with a user turn): its turns, then the assistant header.</summary>
+    public static int[] RenderPrompt(TextTokenizer tokenizer, IReadOnlyList<ConversationTurn> turns) =>
+        [.. Render(tokenizer, turns).Ids, .. Header(tokenizer, "assistant")];
 
     private static IEnumerable<int> Header(TextTokenizer tokenizer, string role) => [tokenizer.ImStartId, .. tokenizer.Encode(role + "\n")];
 

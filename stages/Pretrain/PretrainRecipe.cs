@@ -1,0 +1,82 @@
+using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tokenization;
+using MiniLlmPipeline.Training;
+using TorchSharp;
+using Generator = MiniLlmPipeline.Generation.Generator;
+
+namespace MiniLlmPipeline.Stages.Pretrain;
+
+/// <summary>Setup → train → save for pretraining (a torchtune-style recipe over the shared model and trainer).</summary>
+internal static class PretrainRecipe
+{
+    /// <summary>Title prompts for the samples written next to the checkpoint (pretraining text is 《title》 + newline + poem).</summary>
+    private static readonly string[] SampleTitles = ["春望", "静夜思", "山居秋暝", "送友人", "登高"];
+
+    public static IReadOnlyDictionary<string, double> Run(StageContext<PretrainConfig> context)
+    {
+        var config = context.Config;
+        var tokenizeDir = context.UpstreamDir(config.From);
+        var tokenizerDir = Path.Combine(tokenizeDir, TokenizeStage.TokenizerDir);
+        var tokenizer = TextTokenizer.Load(tokenizerDir);
+        using var train = OpenCorpus(config.Data, Path.Combine(tokenizeDir, TokenizeStage.TrainFile), tokenizer)!;
+        using var validation = OpenCorpus(config.ValData, Path.Combine(tokenizeDir, TokenizeStage.ValFile), tokenizer, optional: true);
+
+        torch.manual_seed(context.Spec.Seed);
+        var gptConfig = GptConfig.From(context.Spec.Model, tokenizer.VocabSize);
+        using var model = new Gpt(gptConfig);
+        model.to(context.Device);
+        var seqLen = gptConfig.MaxSeqLen;
+        context.Log($"{model.ParameterCount / 1e6:F2}M parameters, {train.Sequence.Count:N0} training tokens, device {context.Device.type}");
+
+        var peakGflops = MatmulPeak.Measure(device: context.Device);
+        var flopsPerToken = model.FlopsPerToken(seqLen);
+        var objective = new PretrainObjective(model, train.Sequence, validation?.Sequence, config.BatchSize, seqLen,
+            context.Spec.Seed, config.EvalBatches, context.Device);
+        var totalSteps = config.ResolveSteps(train.Sequence.Count / seqLen);
+        var result = new Trainer(config, context.TrainerOptions("pretraining loss", flopsPerToken))
+            .Train(model, objective, totalSteps);
+
+        ModelCheckpoint.Save(context.StageDir, model, gptConfig, tokenizerDir);
+        WriteSamples(context, model, tokenizer);
+
+        var metrics = result.ToMetrics();
+        metrics["parameters"] = model.ParameterCount;
+        metrics["matmul_peak_gflops"] = peakGflops;
+        metrics["mfu"] = flopsPerToken * result.TokensPerSecond / (peakGflops * 1e9);
+        return metrics;
+    }
+
+    /// <summary>The tokenize stage's .bin file, or a Parquet text file named in the spec, encoded now.</summary>
+    private static Corpus? OpenCorpus(string? parquet, string tokenFile, TextTokenizer tokenizer, bool optional = false)
+    {
+        if (parquet is not null) return new Corpus(new InMemoryTokenSequence([.. TokenizeStage.EncodeDocuments(tokenizer, ParquetDatasets.ReadText(parquet).ToList())], tokenizer.VocabSize), null);
+        if (!File.Exists(tokenFile))
+            return optional ? null : throw new StageInputException($"{tokenFile}: the tokenize stage's corpus is missing; rerun `make tokenize FORCE=1`");
+        var file = TokenFile.Open(tokenFile);
+        if (file.VocabSize != tokenizer.VocabSize)
+        {
+            file.Dispose();
+            throw new StageInputException($"{tokenFile}: vocabulary size {file.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}; rerun `make tokenize FORCE=1`");
+        }
+        return new Corpus(file, file);
+    }
+
+    private static void WriteSamples(StageContext<PretrainConfig> context, Gpt model, TextTokenizer tokenizer)
+    {
+        var prompts = SampleTitles.Select(t => tokenizer.Encode($"《{t}》\n").ToArray()).ToList();
+        var settings = new SamplingSettings { MaxNewTokens = Math.Min(64, model.Config.MaxSeqLen - 16), Temperature = 0.8, TopP = 0.95 };
+        var rng = new torch.Generator((ulong)context.Spec.Seed);
+        var completions = Generator.Generate(model, prompts, settings, [tokenizer.EndOfTextId], tokenizer.PadId, rng);
+        var samples = SampleTitles.Zip(completions, (title, ids) => $"《{title}》\n{tokenizer.Decode(ids, skipSpecialTokens: true).Trim()}");
+        AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.txt"), string.Join("\n\n", samples) + "\n");
+        context.Log("samples:\n" + string.Join("\n\n", samples));
+    }
+
+    private sealed record Corpus(ITokenSequence Sequence, IDisposable? Owner) : IDisposable
+    {
+        public void Dispose() => Owner?.Dispose();
+    }
+}
