@@ -58,7 +58,7 @@ public static class EvalStage
         }
         finally { rewardModel?.Model.Dispose(); }
 
-        var report = new PipelineReport(spec.Name, Settings(spec, config, data, sampling), rows);
+        var report = new PipelineReport(spec.Name, Settings(spec, config, data, sampling, rewardDir is not null), rows);
         var files = PipelineReportWriter.Write(context.PipelineDir, report);
         if (config.PublishDir is { } publishDir)
         {
@@ -121,7 +121,8 @@ public static class EvalStage
         return spec.Stages.Get(stage) is not null && Manifest.TryRead(dir)?.Status == StageStatus.Complete ? dir : null;
     }
 
-    private static Dictionary<string, string> Settings(PipelineSpec spec, EvalConfig config, HeldOutData data, SamplingSettings sampling)
+    private static Dictionary<string, string> Settings(PipelineSpec spec, EvalConfig config, HeldOutData data, SamplingSettings sampling,
+        bool rewardModel)
     {
         var formPrompts = Math.Min(config.Samples, data.Prompts.Count(p => p.Get(FormComplianceEvaluator.FormColumn) is not null));
         return new Dictionary<string, string>
@@ -132,7 +133,8 @@ public static class EvalStage
                 $"temperature {sampling.Temperature}, top-p {sampling.TopP}, ≤{sampling.MaxNewTokens} new tokens"),
             ["perplexity"] = config.ValData is null ? "no val_data"
                 : $"{config.ValData}, windows of {spec.Model.MaxSeqLen} tokens" + (config.ValWindows > 0 ? $" (≤{config.ValWindows})" : ""),
-            ["RM accuracy"] = config.Preferences is null ? "no preferences" : $"{data.Preferences.Count} pairs from {config.Preferences}",
+            ["reward model"] = !rewardModel ? "none completed"
+                : config.Preferences is null ? "no preferences" : $"accuracy on {data.Preferences.Count} pairs from {config.Preferences}",
         };
     }
 
