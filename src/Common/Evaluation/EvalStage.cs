@@ -30,6 +30,9 @@ public static class EvalStage
         OptionalUpstream: _ => EvaluatedStages,
         Epilogue: (spec, _) => $"report: {ReportPath(spec)}");
 
+    /// <summary>Answers decoded together: 64 rows take about half the CPU time of 4 × 16 (measured on the Tang model).</summary>
+    private const int GenerationBatch = 64;
+
     public static string ReportPath(PipelineSpec spec) => Path.Combine(RunFolders.PipelineDir(spec), PipelineReport.MarkdownFile);
 
     public static IReadOnlyDictionary<string, double> Execute(StageContext<EvalConfig> context)
@@ -93,7 +96,8 @@ public static class EvalStage
                 var ids = TokenizeStage.EncodeDocuments(generator.Tokenizer, data.ValTexts);
                 metrics[EvalMetrics.ValPerplexity] = ValidationPerplexity.Compute(generator.Model, ids, config.ValWindows);
             }
-            var form = FormComplianceEvaluator.Evaluate(generator, data.Prompts, config.Samples, context.Spec.Seed, sampling);
+            var form = FormComplianceEvaluator.Evaluate(generator, data.Prompts, config.Samples, context.Spec.Seed, sampling,
+                batchSize: GenerationBatch);
             List<ReportSample> samples;
             if (form.Samples > 0)
             {
@@ -107,7 +111,7 @@ public static class EvalStage
             {
                 // No prompt names a form: still show what the model writes.
                 var prompts = data.Prompts.Take(config.ShowSamples).Select(p => p.Prompt).ToList();
-                var responses = generator.Complete(prompts, sampling, new TorchSharp.torch.Generator((ulong)context.Spec.Seed));
+                var responses = generator.Complete(prompts, sampling, new TorchSharp.torch.Generator((ulong)context.Spec.Seed), GenerationBatch);
                 samples = prompts.Zip(responses, (p, r) => new ReportSample(p, r, null)).ToList();
             }
             return new StageReportRow(stage, StageStatus.Complete, metrics, samples);

@@ -17,7 +17,7 @@ public sealed record EvalConfig
     /// <summary>Sample generations per stage shown in the report.</summary>
     public int ShowSamples { get; init; } = 3;
     /// <summary>Validation windows (of max_seq_len tokens) for perplexity; 0 = all of val_data.</summary>
-    public int ValWindows { get; init; } = 256;
+    public int ValWindows { get; init; } = 64;
     /// <summary>When set, report.md, report.json and the figures are also copied here (e.g. pipelines/reports/&lt;pipeline&gt;).</summary>
     public string? PublishDir { get; init; }
 
