@@ -39,14 +39,16 @@ public static class PipelinePlots
         {
             var (steps, values) = MetricsPlot.Points(ReadMetrics(pipelineDir, row.Stage), "train", "loss");
             if (steps.Length == 0) continue;
-            MetricsPlot.AddLine(plot, steps, values, row.Stage);
+            // Stages run for very different step counts; on a shared step axis the short ones would be squeezed into a corner.
+            var last = steps[^1];
+            MetricsPlot.AddLine(plot, steps.Select(s => s / last).ToArray(), values, $"{row.Stage} ({last:F0} steps)");
             any = true;
         }
         if (!any) return false;
         plot.Title("Training loss by stage");
-        plot.XLabel("step (of each stage)");
+        plot.XLabel("fraction of the stage's training steps");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);   // losses fall, so the upper right stays clear
         plot.SavePng(Path.Combine(pipelineDir, LossFile), Width, Height);
         return true;
     }
@@ -94,10 +96,10 @@ public static class PipelinePlots
             barPlot.LegendText = series[s].Label;
         }
         plot.Axes.Bottom.SetTicks(rows.Select((_, i) => (double)i).ToArray(), rows.Select(r => r.Stage).ToArray());
-        plot.Axes.SetLimitsY(0, 1.05);
+        plot.Axes.SetLimitsY(0, 1.3);   // headroom above 1 for the legend
         plot.Title("Form compliance by stage (held-out prompts)");
         plot.YLabel("fraction");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         plot.SavePng(Path.Combine(pipelineDir, ComplianceFile), Width, Height);
         return true;
     }
