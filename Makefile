@@ -30,8 +30,9 @@ all: eval
 build:
 	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q -clp:NoSummary
 
-test:
-	$(DOTNET) test MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q
+# Build everything first: the integration tests run the stage programs, which `dotnet test` alone does not build.
+test: build
+	$(DOTNET) test MiniLlmPipeline.sln -c $(CONFIG) --no-build -nologo -v:q
 
 clean:
 	rm -rf artifacts runs

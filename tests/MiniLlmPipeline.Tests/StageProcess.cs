@@ -30,6 +30,8 @@ public static class StageProcess
         info.ArgumentList.Add(Dll(project, assembly));
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["CI"] = "1";   // plain log lines, no live progress bar
+        // Tests run in parallel on few cores: one intra-op thread per stage process avoids oversubscription stalls.
+        info.Environment["OMP_NUM_THREADS"] = "1";
         var process = Process.Start(info)!;
         return new Running(process);
     }

@@ -65,7 +65,8 @@ public static class PipelineSpecLoader
                 ?? throw new PipelineConfigException($"--set {o.Raw}: '{segment}' is not a mapping in the spec");
         }
         var leafKey = new YamlScalarNode(o.Path[^1]);
-        var value = new YamlScalarNode(o.Value);
+        // Plain style, as if typed into the YAML: `--set sft.val_data=null` unsets a key.
+        var value = new YamlScalarNode(o.Value) { Style = YamlDotNet.Core.ScalarStyle.Plain };
         mapping.Children[leafKey] = value;
         sources[leafKey] = o.Raw;
         sources[value] = o.Raw;

@@ -63,6 +63,18 @@ public static class StageCli
             Console.Error.WriteLine($"{name}: error: {e.Message}");
             return ExitRuntimeFailure;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unwritable run folder, disk full, a file vanishing under us: the user's environment, not a bug.
+            Console.Error.WriteLine($"{name}: error: cannot read or write a file: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (Exception e)
+        {
+            // A bug: crash loudly (full stack trace), but with the documented exit code for runtime failures.
+            Console.Error.WriteLine($"{name}: internal error: {e}");
+            return ExitRuntimeFailure;
+        }
     }
 
     private static int Execute<TConfig>(StageDefinition<TConfig> stage, string specFile, string[] overrides,

@@ -27,7 +27,7 @@ public sealed class BpeEncoder
     public List<int> Encode(string text)
     {
         var ids = new List<int>();
-        foreach (var (offset, length, isSpecial) in PreTokenizer.Split(text))
+        foreach (var (offset, length, isSpecial) in PreTokenSplitter.Split(text))
         {
             var piece = text.Substring(offset, length);
             if (isSpecial) ids.Add(SpecialTokens.IdOf(piece));

@@ -55,8 +55,11 @@ public sealed class BpeModel
             ["unk_token"] = null,
             ["additional_special_tokens"] = new JsonArray([.. SpecialTokens.All.Select(t => (JsonNode)t)]),
             ["added_tokens_decoder"] = new JsonObject(SpecialTokens.All.Select((t, i) => KeyValuePair.Create(
-                (SpecialTokens.FirstId + i).ToString(), (JsonNode?)new JsonObject { ["content"] = t, ["special"] = true }))),
-            ["pre_tokenizer_pattern"] = PreTokenizer.Pattern,
+                (SpecialTokens.FirstId + i).ToString(), (JsonNode?)new JsonObject
+                {
+                    ["content"] = t, ["lstrip"] = false, ["normalized"] = false, ["rstrip"] = false, ["single_word"] = false, ["special"] = true,
+                }))),
+            ["pre_tokenizer_pattern"] = PreTokenSplitter.Pattern,
             ["chat_template"] = ChatTemplate.JinjaTemplate,
         };
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFile), config.ToJsonString(JsonIndented) + "\n");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -8,13 +9,13 @@ namespace MiniLlmPipeline.Tokenization;
 /// Learns a byte-level BPE (Sennrich et al. 2016; GPT-2's byte-level variant, Radford et al. 2019).
 /// Same algorithm as Hugging Face tokenizers' <c>BpeTrainer</c>:
 /// <list type="number">
-/// <item>count the unique pre-tokens (<see cref="PreTokenizer"/>) of the corpus, in parallel;</item>
-/// <item>count every adjacent symbol pair once, weighted by pre-token frequency, remembering which
-/// pre-tokens hold each pair;</item>
+/// <item>count the unique pre-tokens (<see cref="PreTokenSplitter"/>) of the corpus, in parallel;</item>
+/// <item>count every adjacent symbol pair once, weighted by pre-token frequency, remembering where
+/// each pair occurs;</item>
 /// <item>repeatedly take the most frequent pair from a max-heap (ties: the smaller (left, right) id pair,
-/// so the result is deterministic), rewrite only the pre-tokens that hold it and update the counts of
-/// the pairs that changed — never a full recount. Heap entries are refreshed lazily: counts of existing
-/// pairs only fall, so a popped entry whose count is stale is pushed back with its current count.</item>
+/// so the result is deterministic), rewrite only its occurrences and update the counts of the
+/// neighbouring pairs that changed — never a full recount. Heap entries are refreshed lazily: counts of
+/// existing pairs only fall, so a popped entry whose count is stale is pushed back with its current count.</item>
 /// </list>
 /// Stops at <c>vocabSize</c> tokens (bytes + specials + merges) or when the best pair occurs fewer than
 /// <c>minFrequency</c> times.
@@ -27,7 +28,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
 
     public BpeModel Train(IReadOnlyList<string> documents, Action<string>? log = null)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         var counts = CountPreTokens(documents);
         log?.Invoke($"{counts.Count:N0} unique pre-tokens counted in {clock.Elapsed.TotalSeconds:F2}s");
         var symbols = new SymbolTable(counts);
@@ -79,6 +80,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
     /// <summary>Unique pre-tokens and their frequencies; special tokens in the text are skipped, never learned from.</summary>
     internal static Dictionary<string, int> CountPreTokens(IReadOnlyList<string> documents)
     {
+        if (documents.Count == 0) return new Dictionary<string, int>(StringComparer.Ordinal);
         var partials = new ConcurrentBag<Dictionary<string, int>>();
         Parallel.ForEach(Partitioner.Create(0, documents.Count, Math.Max(1, documents.Count / (4 * Environment.ProcessorCount) + 1)),
             () => new Dictionary<string, int>(StringComparer.Ordinal),
@@ -88,7 +90,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
                 for (var d = range.Item1; d < range.Item2; d++)
                 {
                     var text = documents[d];
-                    foreach (var (offset, length, isSpecial) in PreTokenizer.Split(text))
+                    foreach (var (offset, length, isSpecial) in PreTokenSplitter.Split(text))
                         if (!isSpecial) CollectionsMarshal.GetValueRefOrAddDefault(lookup, text.AsSpan(offset, length), out _)++;
                 }
                 return local;

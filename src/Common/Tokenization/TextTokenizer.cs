@@ -5,7 +5,7 @@ namespace MiniLlmPipeline.Tokenization;
 /// <summary>
 /// The tokenizer every stage uses: a tokenizer folder (<see cref="BpeModel"/> files) loaded into
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> in byte-level mode, with our
-/// <see cref="PreTokenizer"/> pattern and the special tokens registered so they are matched whole
+/// <see cref="PreTokenSplitter"/> pattern and the special tokens registered so they are matched whole
 /// before pre-tokenization and never split. Any UTF-8 text encodes without an unknown token. Thread-safe.
 /// </summary>
 public sealed class TextTokenizer
@@ -27,7 +27,7 @@ public sealed class TextTokenizer
         {
             Merges = model.Merges.Select(m => model.Tokens[m.Left] + " " + model.Tokens[m.Right]),
             SpecialTokens = specials,
-            PreTokenizer = new RegexPreTokenizer(PreTokenizer.Regex, specials),
+            PreTokenizer = new RegexPreTokenizer(PreTokenSplitter.Regex, specials),
             ByteLevel = true,
         };
         _bpe = BpeTokenizer.Create(options);

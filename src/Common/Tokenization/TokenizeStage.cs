@@ -56,7 +56,7 @@ public static class TokenizeStage
             valTokens = valIds.Count;
         }
         var encodeSeconds = clock.Elapsed.TotalSeconds;
-        var trainChars = train.Sum(t => (long)t.Length);
+        var trainChars = train.Sum(t => (long)t.EnumerateRunes().Count());   // code points, not UTF-16 units
         var trainTextTokens = trainIds.Count - train.Count;
         context.Log($"encoded {trainIds.Count:N0} train + {valTokens:N0} val tokens in {encodeSeconds:F2}s ({encodedBytes / 1e6 / encodeSeconds:F1} MB/s)");
 

@@ -73,6 +73,8 @@ public sealed class Trainer(TrainingConfig config, TrainerOptions options)
                     var values = new Dictionary<string, double>(stepMetrics)
                     {
                         ["loss"] = loss, ["lr"] = lr, ["tokens_per_s"] = tokensPerSecond, ["tokens_seen"] = tokensSeen,
+                        // Resident memory per logged step: a leak of per-step tensors shows as a rising line.
+                        ["rss_mb"] = Environment.WorkingSet / 1048576.0,
                     };
                     if (config.GradClip > 0) values["grad_norm"] = gradNorm;
                     if (options.FlopsPerToken > 0) values["gflops"] = options.FlopsPerToken * tokensPerSecond / 1e9;

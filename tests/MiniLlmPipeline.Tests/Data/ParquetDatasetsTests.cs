@@ -8,7 +8,7 @@ namespace MiniLlmPipeline.Tests.Data;
 
 public class ParquetDatasetsTests
 {
-    private static async Task WriteStringsAsync(string path, ParquetOptions options, int rowGroupSize,
+    internal static async Task WriteStringsAsync(string path, ParquetOptions options, int rowGroupSize,
         params (string Name, string?[] Values)[] columns)
     {
         var fields = columns.Select(c => new DataField(c.Name, typeof(string), isNullable: true)).ToArray();

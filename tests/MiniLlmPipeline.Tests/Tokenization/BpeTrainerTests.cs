@@ -43,6 +43,15 @@ public sealed class BpeTrainerTests
     }
 
     [Fact]
+    public void Train_OnNoText_GivesTheByteAlphabetAndSpecialsOnly()
+    {
+        var model = new BpeTrainer(vocabSize: 300, minFrequency: 1).Train([]);
+
+        Assert.Equal(260, model.VocabSize);
+        Assert.Empty(model.Merges);
+    }
+
+    [Fact]
     public void Train_StopsAtTheRequestedVocabSize()
     {
         var model = new BpeTrainer(vocabSize: 300, minFrequency: 1).Train(TokenizerCorpus.Poems);
@@ -108,5 +117,16 @@ public sealed class BpeTrainerTests
         using var temp = new TempDir();
         var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.File("nope")));
         Assert.Contains("vocab.json", error.Message);
+    }
+
+    [Fact]
+    public void Load_RejectsAMergeOfUnknownTokens_NamingTheLine()
+    {
+        using var temp = new TempDir();
+        new BpeTrainer(300, 1).Train(TokenizerCorpus.Poems).Save(temp.Path);
+        File.AppendAllText(temp.File(BpeModel.MergesFile), "nosuch token\n");
+
+        var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.Path));
+        Assert.Contains($"{BpeModel.MergesFile}:{300 - 260 + 2}", error.Message);
     }
 }

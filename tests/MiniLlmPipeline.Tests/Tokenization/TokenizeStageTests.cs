@@ -41,7 +41,7 @@ public sealed class TokenizeStageTests
             var trainTokens = metrics.GetProperty("train_tokens").GetDouble();
             Assert.Equal(tokenizer.Encode(string.Concat(train.Select(d => d + "<|endoftext|>"))).Count, trainTokens);
             var textTokens = trainTokens - train.Length;   // every document ends in <|endoftext|>, not counted
-            Assert.Equal(Math.Round(train.Sum(d => d.Length) / textTokens, 3), metrics.GetProperty("chars_per_token").GetDouble());
+            Assert.Equal(Math.Round(train.Sum(d => d.EnumerateRunes().Count()) / textTokens, 3), metrics.GetProperty("chars_per_token").GetDouble());
         }
 
         var second = StageProcess.Run("Tokenize", "tokenize", args);

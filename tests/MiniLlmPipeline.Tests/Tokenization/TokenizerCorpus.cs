@@ -28,6 +28,7 @@ internal static class TokenizerCorpus
         "مرحبا بالعالم — שלום",
         "こんにちは、世界！ 한국어 텍스트",
         "<|endoftext without closing, <| |> and <|im_start",
+        "spaces   <|im_end|>   around\n <|endoftext|>\n\n<|im_start|>user\n",
         "   leading and trailing spaces   ",
         "Ġ Ċ ā literal byte-alphabet characters",
         "it's they're we've I'm you'll he'd IT'S",

@@ -11,7 +11,7 @@ namespace MiniLlmPipeline.Tokenization;
 /// so the pre-tokens always concatenate back to the input. The same <see cref="Regex"/> instance drives
 /// training and the Microsoft.ML.Tokenizers encoder, so both see identical pre-tokens.
 /// </summary>
-public static partial class PreTokenizer
+public static partial class PreTokenSplitter
 {
     internal const string Pattern =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)" +

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Tests.Reliability;
+
+/// <summary>Real stage processes killed with SIGKILL at arbitrary moments: nothing torn, and the rerun resumes exactly.</summary>
+public sealed class CrashSafetyTests
+{
+    private static readonly string[] LongPretrain =
+        ["--set", "pretrain.steps=60", "--set", "pretrain.checkpoint_every=10", "--set", "pretrain.eval_every=20", "--set", "pretrain.log_every=5"];
+
+    [Fact]
+    public void KilledPretrain_ResumesOnRerun_AndMatchesTheUninterruptedRun()
+    {
+        using var straight = new TempDir();
+        TinyRuns.CopyUpTo("tokenize", straight.Path);
+        var uninterrupted = TinyRuns.Run("Pretrain", "pretrain", straight.Path, LongPretrain);
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
+
+        using var killed = new TempDir();
+        TinyRuns.CopyUpTo("tokenize", killed.Path);
+        var stateFile = Path.Combine(killed.Path, "pretrain", "state", "trainer.json");
+        var rng = new Random(7);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var running = TinyRuns.Start("Pretrain", "pretrain", killed.Path, LongPretrain);
+            // Wait for at least one checkpoint, then kill at a random moment after it (possibly mid-write).
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            Thread.Sleep(rng.Next(0, 400));
+            if (running.Process.HasExited) break;
+            running.Kill();
+            var manifest = Manifest.TryRead(Path.Combine(killed.Path, "pretrain"));
+            Assert.NotEqual(StageStatus.Complete, manifest?.Status);
+        }
+
+        var resumed = TinyRuns.Run("Pretrain", "pretrain", killed.Path, LongPretrain);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Equal(StageStatus.Complete, Manifest.TryRead(Path.Combine(killed.Path, "pretrain"))!.Status);
+
+        // Same losses at the same steps as the run that was never interrupted.
+        var expected = TrainLosses(straight.Path);
+        var actual = TrainLosses(killed.Path);
+        Assert.Equal(expected.Keys, actual.Keys);
+        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+        using var model = ModelCheckpoint.LoadGpt(Path.Combine(killed.Path, "pretrain"), TorchSharp.torch.CPU);
+    }
+
+    [Fact]
+    public void SecondRunOfTheSameStage_IsRefusedWhileTheFirstHoldsTheLock()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("tokenize", temp.Path);
+        var first = TinyRuns.Start("Pretrain", "pretrain", temp.Path, "--set", "pretrain.steps=100000");
+        try
+        {
+            var manifestPath = Path.Combine(temp.Path, "pretrain", Manifest.FileName);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!File.Exists(manifestPath) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            var second = TinyRuns.Run("Pretrain", "pretrain", temp.Path, "--set", "pretrain.steps=100000");
+            Assert.Equal(1, second.ExitCode);
+            Assert.Contains("already running", second.StdErr);
+        }
+        finally { first.Kill(); }
+    }
+
+    [Fact]
+    public void ResidentMemory_StopsGrowingOnceWarm()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("tokenize", temp.Path);
+        var result = TinyRuns.Run("Pretrain", "pretrain", temp.Path,
+            "--set", "pretrain.steps=900", "--set", "pretrain.batch_size=2", "--set", "pretrain.log_every=50",
+            "--set", "pretrain.eval_every=100", "--set", "pretrain.checkpoint_every=100");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // The allocator and GC heap warm up over the first few hundred steps (first eval, first checkpoint);
+        // after that a per-step leak would show as steady growth (leaking one batch of logits per step adds
+        // ~120 MB over these 600 steps; measured here: flat at ±5%, and flat to the MB from step 1100 to 3000).
+        var rss = MetricsOf(temp.Path, "rss_mb");
+        Assert.True(rss[900] <= rss[300] * 1.10, $"RSS grew from {rss[300]:F0} MB at step 300 to {rss[900]:F0} MB at step 900");
+    }
+
+    private static Dictionary<int, double> TrainLosses(string runDir) => MetricsOf(runDir, "loss");
+
+    private static Dictionary<int, double> MetricsOf(string runDir, string key) =>
+        File.ReadLines(Path.Combine(runDir, "pretrain", "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train")
+            .ToDictionary(r => r.GetProperty("step").GetInt32(), r => r.GetProperty(key).GetDouble());
+}

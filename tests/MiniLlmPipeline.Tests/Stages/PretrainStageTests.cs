@@ -1,0 +1,43 @@
+using System.Text.Json;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Tests.Stages;
+
+public sealed class PretrainStageTests
+{
+    [Fact]
+    public void Pretrain_WritesACompleteCheckpoint_LowersTheLoss_AndIsSkippedWhenUpToDate()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("pretrain", temp.Path);
+        var stageDir = Path.Combine(temp.Path, "pretrain");
+
+        var manifest = Manifest.TryRead(stageDir)!;
+        Assert.Equal(StageStatus.Complete, manifest.Status);
+        foreach (var file in new[] { ModelCheckpoint.WeightsFile, ModelCheckpoint.ConfigFile, "samples.txt", "loss.png", "metrics.jsonl" })
+            Assert.True(File.Exists(Path.Combine(stageDir, file)), file);
+        Assert.True(File.Exists(Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder, "vocab.json")));
+
+        var losses = File.ReadLines(Path.Combine(stageDir, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train")
+            .Select(r => r.GetProperty("loss").GetDouble()).ToList();
+        Assert.True(losses[^1] < losses[0] - 0.3, $"loss went {losses[0]} → {losses[^1]}");
+        Assert.True(manifest.Metrics!["val_loss"] > 0 && manifest.Metrics["mfu"] > 0);
+
+        var again = TinyRuns.Run("Pretrain", "pretrain", temp.Path);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("up to date", again.StdErr);
+    }
+
+    [Fact]
+    public void Pretrain_WithoutATokenizeRun_FailsWithOneClearMessage()
+    {
+        using var temp = new TempDir();
+        var result = TinyRuns.Run("Pretrain", "pretrain", temp.Path);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("needs the checkpoint of stage 'tokenize'", result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+}
