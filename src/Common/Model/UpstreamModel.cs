@@ -1,0 +1,25 @@
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tokenization;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Model;
+
+/// <summary>
+/// The language model an alignment stage starts from (its <c>from:</c> stage's checkpoint) with that checkpoint's
+/// tokenizer, checked against the spec's <c>model:</c> block before any weight is read. The caller disposes <see cref="Model"/>.
+/// </summary>
+public sealed record UpstreamModel(Gpt Model, TextTokenizer Tokenizer, string TokenizerDir)
+{
+    public static UpstreamModel Load(string stageDir, ModelSpec spec, Device device)
+    {
+        var config = ModelCheckpoint.ReadConfig(stageDir);
+        ModelCheckpoint.EnsureMatches(config, spec, Path.Combine(stageDir, ModelCheckpoint.ConfigFile));
+        var tokenizerDir = Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder);
+        if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: the checkpoint's tokenizer folder is missing");
+        var tokenizer = TextTokenizer.Load(tokenizerDir);
+        if (tokenizer.VocabSize != config.VocabSize)
+            throw new StageInputException(
+                $"{tokenizerDir}: the tokenizer has {tokenizer.VocabSize} tokens but {Path.Combine(stageDir, ModelCheckpoint.ConfigFile)} says vocab_size {config.VocabSize}");
+        return new UpstreamModel(ModelCheckpoint.LoadGpt(stageDir, device), tokenizer, tokenizerDir);
+    }
+}
