@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
 
@@ -45,7 +46,7 @@ public static class EvalStage
         var sampling = new SamplingSettings { MaxNewTokens = config.MaxNewTokens, Temperature = config.Temperature, TopP = config.TopP };
 
         var rewardDir = CompletedDir(spec, StageNames.RewardModel);
-        var rewardModel = rewardDir is null ? null : RewardModelScorer.Load(rewardDir, context.Device);
+        var rewardModel = rewardDir is null ? null : RewardModelScorer.Load(rewardDir, spec.Model, context.Device);
         var rows = new List<StageReportRow>();
         try
         {
@@ -88,7 +89,8 @@ public static class EvalStage
         }
 
         var config = context.Config;
-        var generator = TextGenerator.Load(dir, context.Device, chat: true);
+        var upstream = UpstreamModel.Load(dir, context.Spec.Model, context.Device);
+        var generator = new TextGenerator(upstream.Model, upstream.Tokenizer, chat: true);
         try
         {
             if (data.ValTexts.Count > 0)

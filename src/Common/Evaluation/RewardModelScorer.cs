@@ -1,5 +1,6 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
 
@@ -14,9 +15,13 @@ public sealed class RewardModelScorer(ScalarHeadModel model, TextTokenizer token
 {
     public ScalarHeadModel Model => model;
 
-    public static RewardModelScorer Load(string checkpointDir, torch.Device device) =>
-        new(ModelCheckpoint.LoadScalarHead(checkpointDir, device, headRequired: true),
+    /// <summary>A reward-model checkpoint (its score head required), checked against the spec's <c>model:</c> block first.</summary>
+    public static RewardModelScorer Load(string checkpointDir, ModelSpec spec, torch.Device device)
+    {
+        ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(checkpointDir), spec, Path.Combine(checkpointDir, ModelCheckpoint.ConfigFile));
+        return new(ModelCheckpoint.LoadScalarHead(checkpointDir, device, headRequired: true),
             TextTokenizer.Load(Path.Combine(checkpointDir, ModelCheckpoint.TokenizerFolder)));
+    }
 
     /// <summary>The ids the reward model reads for one answer: user turn, then assistant turn, up to its &lt;|im_end|&gt;.</summary>
     public int[] Encode(string prompt, string response)

@@ -115,6 +115,18 @@ public sealed class EvalStageTests
     }
 
     [Fact]
+    public void Eval_OfACheckpointWhoseShapeDiffersFromTheSpec_IsABadInputError()
+    {
+        using var temp = new TempDir();
+        FakePipeline(temp);
+
+        var code = StageCli.Run(["--pipeline", WriteSpec(temp), "--set", "model.ffn_hidden=96"], EvalStage.Definition);
+
+        Assert.Equal(StageCli.ExitBadInput, code);
+        Assert.False(File.Exists(temp.File(Path.Combine("runs", PipelineReport.JsonFile))));
+    }
+
+    [Fact]
     public void Eval_WithNoCompletedStage_StillWritesAReport_AndPublishesIt()
     {
         using var temp = new TempDir();
