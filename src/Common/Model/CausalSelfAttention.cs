@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Model;
@@ -7,15 +6,16 @@ namespace MiniLlmPipeline.Model;
 /// <summary>
 /// Grouped-query causal self-attention (Ainslie et al., 2023): n_heads query heads share n_kv_heads
 /// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V through the fused
-/// <c>scaled_dot_product_attention</c>.
+/// <c>scaled_dot_product_attention</c>. Under bf16 mixed precision q, k, v, the cache and the
+/// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual.
 /// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
     // Field names are the Hugging Face Llama parameter names.
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
+    private readonly MixedPrecisionLinear q_proj;
+    private readonly MixedPrecisionLinear k_proj;
+    private readonly MixedPrecisionLinear v_proj;
+    private readonly MixedPrecisionLinear o_proj;
     private readonly int nHeads;
     private readonly int nKvHeads;
     private readonly int headDim;
@@ -25,15 +25,15 @@ public sealed class CausalSelfAttention : nn.Module
         nHeads = config.NHeads;
         nKvHeads = config.NKvHeads;
         headDim = config.HeadDim;
-        q_proj = nn.Linear(config.DModel, nHeads * headDim, hasBias: false);
-        k_proj = nn.Linear(config.DModel, nKvHeads * headDim, hasBias: false);
-        v_proj = nn.Linear(config.DModel, nKvHeads * headDim, hasBias: false);
-        o_proj = nn.Linear(nHeads * headDim, config.DModel, hasBias: false);
+        q_proj = new MixedPrecisionLinear(config.DModel, nHeads * headDim, config.MatmulDtype);
+        k_proj = new MixedPrecisionLinear(config.DModel, nKvHeads * headDim, config.MatmulDtype);
+        v_proj = new MixedPrecisionLinear(config.DModel, nKvHeads * headDim, config.MatmulDtype);
+        o_proj = new MixedPrecisionLinear(nHeads * headDim, config.DModel, config.MatmulDtype);
         RegisterComponents();
     }
 
     /// <summary>The projection that writes into the residual stream (scaled at init).</summary>
-    internal Linear OutputProjection => o_proj;
+    internal MixedPrecisionLinear OutputProjection => o_proj;
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="cos">rotary cos for the T query positions, (T, D) or (B, 1, T, D)</param>

@@ -47,8 +47,12 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     public Tensor HiddenStates(Tensor ids, Tensor? positions = null, Tensor? attentionMask = null, KvCache? cache = null) =>
         model.Forward(ids, positions, attentionMask, cache);
 
-    /// <summary>hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E.</summary>
-    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, model.EmbedTokens.weight!);
+    /// <summary>hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E, in hidden's dtype (fp32 for the loss).</summary>
+    public Tensor Logits(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return MixedPrecision.Linear(hidden, model.EmbedTokens.weight!, Config.MatmulDtype).to(hidden.dtype).MoveToOuterDisposeScope();
+    }
 
     /// <summary>
     /// Training FLOPs per token (PaLM, Chowdhery et al. 2022, appendix B): 6·N for the weight matmuls
@@ -72,10 +76,10 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         nn.init.normal_(model.EmbedTokens.weight!, 0, std);
         foreach (var block in model.Layers)
         {
-            foreach (var linear in block.modules().OfType<Linear>())
-                nn.init.normal_(linear.weight!, 0, std);
-            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, residualStd);
-            nn.init.normal_(block.Mlp.OutputProjection.weight!, 0, residualStd);
+            foreach (var linear in block.modules().OfType<MixedPrecisionLinear>())
+                nn.init.normal_(linear.Weight, 0, std);
+            nn.init.normal_(block.Attention.OutputProjection.Weight, 0, residualStd);
+            nn.init.normal_(block.Mlp.OutputProjection.Weight, 0, residualStd);
         }
     }
 }

@@ -1,8 +1,12 @@
 using MiniLlmPipeline.Pipeline;
+using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Model;
 
-/// <summary>The shape of the GPT: the spec's <c>model:</c> block plus the tokenizer's vocabulary size.</summary>
+/// <summary>
+/// The shape of the GPT: the spec's <c>model:</c> block plus the tokenizer's vocabulary size, and the
+/// dtype its weight matmuls run in (<see cref="MixedPrecision"/>; weights are always stored fp32).
+/// </summary>
 public sealed record GptConfig(
     int VocabSize,
     int DModel,
@@ -12,11 +16,24 @@ public sealed record GptConfig(
     int FfnHidden,
     int MaxSeqLen,
     double RopeTheta,
-    double NormEps = 1e-5)
+    double NormEps = 1e-5,
+    ScalarType MatmulDtype = ScalarType.Float32)
 {
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => DModel / NHeads;
 
     public static GptConfig From(ModelSpec spec, int vocabSize) =>
-        new(vocabSize, spec.DModel, spec.NLayers, spec.NHeads, spec.NKvHeads, spec.FfnHidden, spec.MaxSeqLen, spec.RopeTheta);
+        new(vocabSize, spec.DModel, spec.NLayers, spec.NHeads, spec.NKvHeads, spec.FfnHidden, spec.MaxSeqLen, spec.RopeTheta,
+            MatmulDtype: ParseMatmulDtype(spec.MatmulDtype));
+
+    /// <summary>The spec's / config.json's name (<c>fp32</c> | <c>bf16</c>) of a matmul dtype.</summary>
+    public static ScalarType ParseMatmulDtype(string name) => name switch
+    {
+        "fp32" => ScalarType.Float32,
+        "bf16" => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"unknown matmul dtype '{name}' (fp32 | bf16)", nameof(name)),
+    };
+
+    /// <summary>The name of <see cref="MatmulDtype"/> as written in specs and config.json.</summary>
+    public string MatmulDtypeName => MatmulDtype == ScalarType.BFloat16 ? "bf16" : "fp32";
 }

@@ -79,9 +79,10 @@ public static class ModelCheckpoint
                 FfnHidden: Int("intermediate_size"),
                 MaxSeqLen: Int("max_position_embeddings"),
                 RopeTheta: json["rope_theta"]?.GetValue<double>() ?? 10000,
-                NormEps: json["rms_norm_eps"]?.GetValue<double>() ?? 1e-5);
+                NormEps: json["rms_norm_eps"]?.GetValue<double>() ?? 1e-5,
+                MatmulDtype: GptConfig.ParseMatmulDtype(json["matmul_dtype"]?.GetValue<string>() ?? "fp32"));
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
         {
             throw new StageInputException($"{path}: {e.Message}");
         }
@@ -127,6 +128,9 @@ public static class ModelCheckpoint
             ["mlp_bias"] = false,
             ["tie_word_embeddings"] = true,
             ["torch_dtype"] = "float32",
+            // Not a transformers key (it ignores it): the dtype this model's matmuls ran in here, so
+            // stages that continue from this checkpoint compute the same way.
+            ["matmul_dtype"] = config.MatmulDtypeName,
         };
         if (scalarHead) json["num_labels"] = 1;
         return json;

@@ -44,7 +44,10 @@ public sealed class RotaryEmbedding : nn.Module
         return (cos[positions].unsqueeze(1), sin[positions].unsqueeze(1));
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin, where rotate_half(x₁, x₂) = (−x₂, x₁).</summary>
+    /// <summary>
+    /// x·cos + rotate_half(x)·sin, where rotate_half(x₁, x₂) = (−x₂, x₁); computed against the fp32
+    /// tables, returned in x's dtype (bf16 q/k under mixed precision).
+    /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) // x: (B, H, T, D)
     {
         using var scope = torch.NewDisposeScope();
@@ -52,7 +55,7 @@ public sealed class RotaryEmbedding : nn.Module
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = torch.cat([-x2, x1], dim: -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos + rotated * sin).to(x.dtype).MoveToOuterDisposeScope();
     }
 
     private void CheckLength(long needed)

@@ -1,27 +1,26 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Model;
 
-/// <summary>SwiGLU feed-forward (Shazeer, 2020, eq. 6): down(silu(gate(x)) ⊙ up(x)).</summary>
+/// <summary>SwiGLU feed-forward (Shazeer, 2020, eq. 6): down(silu(gate(x)) ⊙ up(x)), in the model's matmul dtype.</summary>
 public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
 {
     // Field names are the Hugging Face Llama parameter names.
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
+    private readonly MixedPrecisionLinear gate_proj;
+    private readonly MixedPrecisionLinear up_proj;
+    private readonly MixedPrecisionLinear down_proj;
 
-    public SwiGluMlp(int dModel, int ffnHidden) : base(nameof(SwiGluMlp))
+    public SwiGluMlp(int dModel, int ffnHidden, ScalarType matmulDtype = ScalarType.Float32) : base(nameof(SwiGluMlp))
     {
-        gate_proj = nn.Linear(dModel, ffnHidden, hasBias: false);
-        up_proj = nn.Linear(dModel, ffnHidden, hasBias: false);
-        down_proj = nn.Linear(ffnHidden, dModel, hasBias: false);
+        gate_proj = new MixedPrecisionLinear(dModel, ffnHidden, matmulDtype);
+        up_proj = new MixedPrecisionLinear(dModel, ffnHidden, matmulDtype);
+        down_proj = new MixedPrecisionLinear(ffnHidden, dModel, matmulDtype);
         RegisterComponents();
     }
 
     /// <summary>The projection that writes into the residual stream (scaled at init).</summary>
-    internal Linear OutputProjection => down_proj;
+    internal MixedPrecisionLinear OutputProjection => down_proj;
 
     public override Tensor forward(Tensor x) // (B, T, C)
     {

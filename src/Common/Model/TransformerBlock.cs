@@ -17,7 +17,7 @@ public sealed class TransformerBlock : nn.Module
         input_layernorm = new RmsNorm(config.DModel, config.NormEps);
         self_attn = new CausalSelfAttention(config);
         post_attention_layernorm = new RmsNorm(config.DModel, config.NormEps);
-        mlp = new SwiGluMlp(config.DModel, config.FfnHidden);
+        mlp = new SwiGluMlp(config.DModel, config.FfnHidden, config.MatmulDtype);
         RegisterComponents();
     }
 

@@ -10,6 +10,11 @@ public sealed record ModelSpec
     public int FfnHidden { get; init; } = 704;
     public int MaxSeqLen { get; init; } = 256;
     public double RopeTheta { get; init; } = 10000;
+    /// <summary>
+    /// dtype of the weight matmuls: <c>fp32</c>, or <c>bf16</c> mixed precision (fp32 master weights,
+    /// bf16 GEMMs; faster on CPUs with AVX-512 BF16 / AMX, see bench/README.md).
+    /// </summary>
+    public string MatmulDtype { get; init; } = "fp32";
 
     /// <summary>Range and shape problems as (key, problem); empty when valid.</summary>
     public IEnumerable<(string Key, string Problem)> Problems()
@@ -23,5 +28,6 @@ public sealed record ModelSpec
         if (FfnHidden <= 0) yield return ("ffn_hidden", "must be positive");
         if (MaxSeqLen < 8) yield return ("max_seq_len", "must be at least 8");
         if (RopeTheta <= 0) yield return ("rope_theta", "must be positive");
+        if (MatmulDtype is not ("fp32" or "bf16")) yield return ("matmul_dtype", "must be fp32 or bf16");
     }
 }

@@ -1,0 +1,45 @@
+using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Bench;
+
+/// <summary>
+/// Pretraining batches as the pretrain stage builds them (random windows of T + 1 ids from a
+/// memory-mapped token file, RNG seeded per micro-batch), so the bench times the same loader work.
+/// </summary>
+internal sealed class PretrainBatches : IDisposable
+{
+    private readonly string path;
+    private readonly TokenFile file;
+    private readonly int rows;
+    private readonly int seqLen;
+
+    public PretrainBatches(int vocab, int rows, int seqLen, long corpusTokens = 3_000_000)
+    {
+        this.rows = rows;
+        this.seqLen = seqLen;
+        path = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.bin");
+        var rng = new Random(1);
+        TokenFile.Write(path, Enumerable.Range(0, (int)corpusTokens).Select(_ => rng.Next(vocab)).ToList(), vocab);
+        file = TokenFile.Open(path);
+    }
+
+    /// <summary>Inputs (B, T) and next-token targets (B, T) of micro-batch <paramref name="index"/>.</summary>
+    public (Tensor Inputs, Tensor Targets) Batch(long index)
+    {
+        var rng = new Random(SeedMix.Of(1337, index));
+        var ids = new long[rows * (seqLen + 1)];
+        for (var b = 0; b < rows; b++)
+            file.Read(rng.NextInt64(0, file.Count - seqLen), ids.AsSpan(b * (seqLen + 1), seqLen + 1));
+        var window = torch.tensor(ids, [rows, seqLen + 1]);
+        return (window.narrow(1, 0, seqLen), window.narrow(1, 1, seqLen));
+    }
+
+    public void Dispose()
+    {
+        file.Dispose();
+        File.Delete(path);
+    }
+}
