@@ -45,6 +45,8 @@ public static class EvalStage
             config.Preferences is null ? [] : ParquetDatasets.ReadPreferences(config.Preferences).ToList());
         var sampling = new SamplingSettings { MaxNewTokens = config.MaxNewTokens, Temperature = config.Temperature, TopP = config.TopP };
 
+        WarnIfPpoTrainedOnEvalPrompts(context);
+
         var rewardDir = CompletedDir(spec, StageNames.RewardModel);
         var rewardModel = rewardDir is null ? null : RewardModelScorer.Load(rewardDir, spec.Model, context.Device);
         var rows = new List<StageReportRow>();
@@ -119,6 +121,19 @@ public static class EvalStage
             return new StageReportRow(stage, StageStatus.Complete, metrics, samples);
         }
         finally { generator.Model.Dispose(); }
+    }
+
+    /// <summary>
+    /// PPO leaves its first eval_samples form prompts of eval_prompts out of its rollouts; eval's prompts are only
+    /// held out for PPO when they are among those.
+    /// </summary>
+    private static void WarnIfPpoTrainedOnEvalPrompts(StageContext<EvalConfig> context)
+    {
+        if (context.Spec.Stages.Ppo is not { } ppo || ppo.Prompts != context.Config.Prompts) return;
+        var heldOut = ppo.EvalPrompts == context.Config.Prompts ? ppo.EvalSamples : 0;
+        if (context.Config.Samples > heldOut)
+            context.Log($"warning: PPO trains on {ppo.Prompts} and holds out only its first {heldOut} form prompts; " +
+                        $"eval.samples {context.Config.Samples} includes prompts PPO trained on (lower it to {heldOut})");
     }
 
     private static string? CompletedDir(PipelineSpec spec, string stage)
