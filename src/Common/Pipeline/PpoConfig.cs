@@ -22,8 +22,22 @@ public sealed record PpoConfig : TrainingConfig
     public double ValueClipRange { get; init; } = 0.2;
     public double ValueCoef { get; init; } = 0.5;
     public RewardWeights Reward { get; init; } = new();
+    /// <summary>Whiten advantages per rollout (zero mean, unit variance over response tokens), as TRL does.</summary>
+    public bool WhitenAdvantages { get; init; } = true;
+    /// <summary>Where the value model starts: <c>reward_model</c> (InstructGPT) or <c>policy</c> (a fresh head on the policy's trunk).</summary>
+    public string ValueInit { get; init; } = ValueFromRewardModel;
+    /// <summary>Print and save (samples.md) a few rollout responses every this many iterations.</summary>
+    public int SampleEvery { get; init; } = 5;
     public string? EvalPrompts { get; init; }
     public int EvalSamples { get; init; } = 64;
+
+    public const string ValueFromRewardModel = "reward_model";
+    public const string ValueFromPolicy = "policy";
+
+    /// <summary>Optimizer steps per iteration: every PPO epoch passes over the rollout in mini-batches.</summary>
+    public int StepsPerIteration => PpoEpochs * Math.Max(1, RolloutBatch / Math.Max(1, MiniBatch));
+
+    public int TotalSteps => Iterations * StepsPerIteration;
 
     public override IEnumerable<(string Key, string Problem)> Problems()
     {
@@ -39,5 +53,14 @@ public sealed record PpoConfig : TrainingConfig
         if (Gamma is < 0 or > 1) yield return ("gamma", "must be in [0, 1]");
         if (Lambda is < 0 or > 1) yield return ("lambda", "must be in [0, 1]");
         if (ClipRange <= 0) yield return ("clip_range", "must be positive");
+        if (ValueClipRange <= 0) yield return ("value_clip_range", "must be positive");
+        if (ValueCoef < 0) yield return ("value_coef", "must not be negative");
+        if (WhitenAdvantages && RolloutBatch < 2) yield return ("rollout_batch", "must be at least 2 to whiten advantages");
+        if (ValueInit is not (ValueFromRewardModel or ValueFromPolicy)) yield return ("value_init", $"must be '{ValueFromRewardModel}' or '{ValueFromPolicy}'");
+        if (SampleEvery <= 0) yield return ("sample_every", "must be positive");
+        if (EvalSamples <= 0) yield return ("eval_samples", "must be positive");
+        // PPO's length and batches come from the rollout settings, not from the generic trainer keys.
+        if (Steps != 0) yield return ("steps", "is derived for PPO (iterations × ppo_epochs × rollout_batch / mini_batch); set iterations instead");
+        if (GradAccum != 1) yield return ("grad_accum", "must be 1 for PPO: each optimizer step is one mini_batch");
     }
 }

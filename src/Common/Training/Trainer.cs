@@ -83,6 +83,7 @@ public sealed class Trainer(TrainingConfig config, TrainerOptions options)
                     window.Restart();
                 }
                 reporter.Step(done, loss, lr, tokensPerSecond, logLine: done % config.LogEvery == 0);
+                options.AfterStep?.Invoke(done, metrics);
 
                 if (done % config.EvalEvery == 0 || done == totalSteps)
                 {

@@ -13,4 +13,9 @@ public sealed record TrainerOptions
     public double FlopsPerToken { get; init; }
     /// <summary>Labels for the loss curve plot written at the end (loss.png); null disables the plot.</summary>
     public string? PlotTitle { get; init; }
+    /// <summary>
+    /// Called after each completed optimizer step (1-based) with the run's metrics log, before any checkpoint of
+    /// that step, so a stage can add records of its own kinds (PPO writes one <c>ppo</c> record per iteration).
+    /// </summary>
+    public Action<int, MetricsLog>? AfterStep { get; init; }
 }

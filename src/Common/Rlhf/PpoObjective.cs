@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using MiniLlmPipeline.Alignment;
+using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using Generator = MiniLlmPipeline.Generation.Generator;
+
+namespace MiniLlmPipeline.Rlhf;
+
+/// <summary>
+/// PPO-RLHF (Ziegler et al. 2019; Ouyang et al. 2022; the loop of TRL's PPOTrainer) as an objective of the shared
+/// <see cref="Trainer"/>: micro-batch k is PPO mini-batch k mod M of epoch (k / M) mod E of iteration k / (E·M), with
+/// M = rollout_batch / mini_batch and E = ppo_epochs. The first micro-batch of an iteration first collects its rollout
+/// without gradients: sample prompts and responses (both pure in seed and iteration, so a run resumed at an iteration
+/// boundary regenerates them exactly), score them, per-token log-probs of the policy and the frozen reference, values,
+/// KL-shaped rewards, GAE advantages. Each micro-batch is then the clipped policy loss + value_coef × clipped value loss.
+/// </summary>
+public sealed class PpoObjective : ITrainingObjective, IDisposable
+{
+    private readonly PolicyAndValue _model;
+    private readonly Gpt _reference;
+    private readonly IReadOnlyList<int[]> _prompts;
+    private readonly IRolloutReward _reward;
+    private readonly PpoConfig _config;
+    private readonly int _seed;
+    private readonly int[] _stopIds;
+    private readonly int _padId;
+    private readonly KlCoefficientHistory _history;
+    private IKlController _kl;
+    private Rollout? _rollout;
+
+    /// <param name="prompts">Encoded prompts (chat template applied); each iteration samples rollout_batch of them.</param>
+    /// <param name="klHistoryPath">Where β per iteration is kept for exact resume (null: in memory only).</param>
+    public PpoObjective(PolicyAndValue model, Gpt reference, IReadOnlyList<int[]> prompts, IRolloutReward reward, PpoConfig config,
+        int seed, int[] stopIds, int padId, string? klHistoryPath)
+    {
+        if (prompts.Count == 0 || prompts.Any(p => p.Length == 0)) throw new ArgumentException("PPO needs non-empty prompts", nameof(prompts));
+        _model = model;
+        _reference = reference;
+        _reward = reward;
+        _config = config;
+        _seed = seed;
+        _stopIds = stopIds;
+        _padId = padId;
+        _history = new KlCoefficientHistory(klHistoryPath);
+        _kl = IKlController.Create(config.KlCoef, config.KlTarget);
+        // Prompts keep their last tokens when too long to leave room for max_new_tokens (as Generator would).
+        var room = Math.Max(1, reference.Config.MaxSeqLen - config.MaxNewTokens);
+        _prompts = prompts.Select(p => p.Length > room ? p[^room..] : p).ToList();
+    }
+
+    /// <summary>false re-runs the whole sequence per generated token (for measuring what the KV cache saves).</summary>
+    public bool UseKvCache { get; init; } = true;
+
+    private int MiniBatches => _config.RolloutBatch / _config.MiniBatch;
+
+    public LossResult Loss(long microBatchIndex)
+    {
+        var iteration = (int)(microBatchIndex / _config.StepsPerIteration);
+        var within = (int)(microBatchIndex % _config.StepsPerIteration);
+        if (_rollout?.Iteration != iteration) Collect(iteration);
+        var rollout = _rollout!;
+        var (epoch, mini) = (within / MiniBatches, within % MiniBatches);
+        var rows = tensor(rollout.Order(epoch).Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).Select(i => (long)i).ToArray(),
+            device: rollout.Batch.Ids.device);
+        Tensor Pick(Tensor t) => t.index_select(0, rows);
+
+        var (ids, attention, mask) = (Pick(rollout.Batch.Ids), Pick(rollout.Batch.AttentionMask), Pick(rollout.Batch.ResponseMask));
+        var logProbs = ResponseLogProbs(_model.Policy, ids, attention, Pick(rollout.Batch.ResponseIds), rollout.Batch.PromptLength);
+        var values = ResponseValues(ids, attention, rollout.Batch.PromptLength, rollout.Batch.ResponseLength);
+        var policy = PpoLoss.Policy(logProbs, Pick(rollout.OldLogProbs), Pick(rollout.Advantages), mask, _config.ClipRange);
+        var value = PpoLoss.Value(values, Pick(rollout.OldValues), Pick(rollout.Returns), mask, _config.ValueClipRange);
+        var metrics = new Dictionary<string, Tensor>
+        {
+            ["policy_loss"] = policy.Loss.detach(), ["value_loss"] = value.Loss.detach(), ["clip_fraction"] = policy.ClipFraction,
+            ["approx_kl"] = policy.ApproxKl, ["value_clip_fraction"] = value.ClipFraction,
+        };
+        rollout.Accumulate(metrics, ids.numel());
+        return new LossResult(policy.Loss + _config.ValueCoef * value.Loss, metrics, ids.numel());
+    }
+
+    /// <summary>PPO has no held-out loss; held-out form compliance is measured by the stage after training.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double>();
+
+    /// <summary>
+    /// The summary of the iteration that optimizer step <paramref name="step"/> (1-based) completed, or null when
+    /// that step is not an iteration's last. Timings run from the iteration's rollout to this call.
+    /// </summary>
+    public PpoIterationSummary? CompletedIteration(int step)
+    {
+        if (step % _config.StepsPerIteration != 0 || _rollout is not { } rollout || rollout.Iteration != step / _config.StepsPerIteration - 1)
+            return null;
+        return rollout.Summarize();
+    }
+
+    /// <summary>The rollout phase of <paramref name="iteration"/> (no gradients).</summary>
+    private void Collect(int iteration)
+    {
+        _rollout?.Dispose();
+        _rollout = null;
+        var clock = Stopwatch.StartNew();
+        // A resumed run restores the β its iteration started with; a fresh one starts from kl_coef.
+        if (_history.At(iteration) is { } coef) _kl = IKlController.Create(coef, _config.KlTarget);
+
+        var indices = PromptIndices(iteration);
+        var prompts = indices.Select(i => _prompts[i]).ToList();
+        var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
+        var device = _model.Policy.parameters().First().device;
+        var rng = new torch.Generator((ulong)SeedMix.Of(_seed, iteration), device);
+        var responses = Generator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng, UseKvCache)
+            .Select(r => r.Length == 0 ? [_padId] : r).ToList();
+        var generationSeconds = clock.Elapsed.TotalSeconds;
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var batch = RolloutBatch.Build(indices, prompts, responses, _padId, device);
+        try
+        {
+            var mask = batch.ResponseMask;
+            var (p, r) = (batch.PromptLength, batch.ResponseLength);
+            var hidden = _model.Policy.HiddenStates(batch.Ids, attentionMask: batch.AttentionMask).narrow(1, p - 1, r);
+            var logits = _model.Policy.Logits(hidden) / _config.Temperature;                          // (B, R, V)
+            var logProbs = TokenLogProbs.Of(logits, batch.ResponseIds);                                // (B, R)
+            var entropy = Entropy.FromLogits(logits, mask).item<float>();
+            var refLogProbs = ResponseLogProbs(_reference, batch.Ids, batch.AttentionMask, batch.ResponseIds, p);
+            var values = ResponseValues(batch.Ids, batch.AttentionMask, p, r);
+            var scores = _reward.Score(batch);
+            var score = tensor(scores.Total, device: device);                                          // (B)
+
+            var klCoef = _kl.Value;
+            var rewards = RewardShaping.PerToken(score, logProbs, refLogProbs, mask, klCoef);         // (B, R)
+            var estimate = GeneralizedAdvantageEstimate.Compute(rewards, values, mask, _config.Gamma, _config.Lambda);
+            var advantages = _config.WhitenAdvantages ? Whitening.Masked(estimate.Advantages, mask) : estimate.Advantages;
+            // The sequence KL Σ_t k1_t (Ziegler et al. 2019) is what the adaptive controller targets and what we log.
+            var kl = (KlEstimators.K1(logProbs, refLogProbs) * mask.to_type(logProbs.dtype)).sum(1);         // (B)
+            var klMean = kl.mean().item<float>();
+            _kl.Update(klMean, batch.Rows);
+            _history.Record(iteration + 1, _kl.Value);
+
+            var metrics = new Dictionary<string, double>(scores.Parts)
+            {
+                ["reward_mean"] = scores.Total.Average(),
+                ["kl"] = klMean,
+                ["kl_coef"] = klCoef,
+                ["non_score_reward"] = -klCoef * klMean,
+                ["entropy"] = entropy,
+                ["response_length"] = responses.Average(x => x.Length),
+                ["value_mean"] = MaskedStatistics.Mean(values, mask).item<float>(),
+                ["gen_tokens_per_s"] = responses.Sum(x => x.Length) / Math.Max(1e-9, generationSeconds),
+                ["generation_seconds"] = generationSeconds,
+            };
+            _rollout = new Rollout(iteration, batch, scores.Total, metrics, clock,
+                logProbs.DetachFromDisposeScope(), values.DetachFromDisposeScope(),
+                advantages.DetachFromDisposeScope(), estimate.Returns.DetachFromDisposeScope(),
+                Orders(iteration, batch.Rows));
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>rollout_batch prompt indices for an iteration: distinct while the prompt set allows, pure in (seed, iteration).</summary>
+    private int[] PromptIndices(int iteration)
+    {
+        var rng = new Random(SeedMix.Of(_seed, -1 - iteration));
+        var pool = Enumerable.Range(0, _prompts.Count).ToArray();
+        var picked = new int[_config.RolloutBatch];
+        for (var i = 0; i < picked.Length; i++)
+        {
+            var k = i % pool.Length;
+            if (k == 0 && i > 0) rng.Shuffle(pool);
+            var j = rng.Next(k, pool.Length);
+            (pool[k], pool[j]) = (pool[j], pool[k]);
+            picked[i] = pool[k];
+        }
+        return picked;
+    }
+
+    /// <summary>The row order of each PPO epoch: a fresh shuffle per epoch, pure in (seed, iteration, epoch).</summary>
+    private int[][] Orders(int iteration, int rows) =>
+        Enumerable.Range(0, _config.PpoEpochs).Select(epoch =>
+        {
+            var order = Enumerable.Range(0, rows).ToArray();
+            new Random(SeedMix.Of(SeedMix.Of(_seed, iteration), epoch)).Shuffle(order);
+            return order;
+        }).ToArray();
+
+    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under the sampling temperature as TRL does.</summary>
+    private Tensor ResponseLogProbs(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseIds.shape[1]); // (B, R, C)
+        return TokenLogProbs.Of(model.Logits(hidden) / _config.Temperature, responseIds).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>V at the state before each response token (B, R): the value head read one position earlier, as TRL does.</summary>
+    private Tensor ResponseValues(Tensor ids, Tensor attention, int promptLength, int responseLength)
+    {
+        using var scope = NewDisposeScope();
+        return _model.Value.Scores(ids, attention).narrow(1, promptLength - 1, responseLength).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => _rollout?.Dispose();
+
+    /// <summary>An iteration's rollout and the running sums of its training metrics.</summary>
+    private sealed class Rollout(
+        int iteration, RolloutBatch batch, float[] scores, Dictionary<string, double> metrics, Stopwatch clock,
+        Tensor oldLogProbs, Tensor oldValues, Tensor advantages, Tensor returns, int[][] orders) : IDisposable
+    {
+        private readonly Dictionary<string, double> _sums = [];
+        private readonly double _rolloutSeconds = clock.Elapsed.TotalSeconds;
+        private int _miniBatches;
+        private long _trainTokens;
+
+        public int Iteration => iteration;
+        public RolloutBatch Batch => batch;
+        public Tensor OldLogProbs => oldLogProbs;
+        public Tensor OldValues => oldValues;
+        public Tensor Advantages => advantages;
+        public Tensor Returns => returns;
+
+        public int[] Order(int epoch) => orders[epoch];
+
+        public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens)
+        {
+            foreach (var (key, value) in values) _sums[key] = _sums.GetValueOrDefault(key) + value.item<float>();
+            _miniBatches++;
+            _trainTokens += tokens;
+        }
+
+        public PpoIterationSummary Summarize()
+        {
+            var result = new Dictionary<string, double>(metrics);
+            foreach (var (key, sum) in _sums) result[key] = sum / Math.Max(1, _miniBatches);
+            var total = clock.Elapsed.TotalSeconds;
+            result["train_tokens_per_s"] = _trainTokens / Math.Max(1e-9, total - _rolloutSeconds);
+            result["rollout_seconds"] = _rolloutSeconds;
+            result["iteration_seconds"] = total;
+            return new PpoIterationSummary(iteration, result, batch.PromptIndices, batch.Responses, scores);
+        }
+
+        public void Dispose()
+        {
+            batch.Dispose();
+            oldLogProbs.Dispose();
+            oldValues.Dispose();
+            advantages.Dispose();
+            returns.Dispose();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Training;
+using TorchSharp;
+
+namespace MiniLlmPipeline.Tests.Stages;
+
+public sealed class PpoStageTests
+{
+    /// <summary>
+    /// A reward model checkpoint over the pretrained trunk (fresh head), marked complete: enough for PPO to run on
+    /// the tiny pipeline without training SFT and a reward model first.
+    /// </summary>
+    private static void WriteRewardModel(string runDir)
+    {
+        var pretrainDir = Path.Combine(runDir, "pretrain");
+        var stageDir = Path.Combine(runDir, StageNames.RewardModel);
+        torch.manual_seed(5);
+        using var model = ModelCheckpoint.LoadScalarHead(pretrainDir, torch.CPU, headRequired: false);
+        ModelCheckpoint.Save(stageDir, model, model.Config, Path.Combine(pretrainDir, ModelCheckpoint.TokenizerFolder));
+        new Manifest
+        {
+            Stage = StageNames.RewardModel, Pipeline = "tiny", Status = StageStatus.Complete, SpecHash = "test",
+            Inputs = new Dictionary<string, string>(),
+        }.Write(stageDir);
+    }
+
+    [Fact]
+    public void Ppo_TrainsThePolicy_LogsEveryIteration_AndRecordsComplianceBeforeAndAfter()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("pretrain", temp.Path);
+        WriteRewardModel(temp.Path);
+
+        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain", "--set", "ppo.reward.form=0.5");
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var stageDir = Path.Combine(temp.Path, StageNames.Ppo);
+        var manifest = Manifest.TryRead(stageDir)!;
+        Assert.Equal(StageStatus.Complete, manifest.Status);
+        foreach (var file in new[] { ModelCheckpoint.WeightsFile, ModelCheckpoint.ConfigFile, "samples.md", "reward.png", "kl.png", "compliance.md" })
+            Assert.True(File.Exists(Path.Combine(stageDir, file)), file);
+        foreach (var key in new[] { "compliance_before", "compliance_after", "form_score_before", "form_score_after", "reward_mean", "kl" })
+            Assert.True(manifest.Metrics!.ContainsKey(key), key);
+
+        var ppo = MetricsLog.Read(Path.Combine(stageDir, MetricsLog.FileName)).Where(r => r["kind"].GetString() == "ppo").ToList();
+        Assert.Equal(3, ppo.Count);
+        Assert.Equal(0.0, ppo[0]["kl"].GetDouble());
+        Assert.Contains("iteration 3/3", result.StdErr);
+        Assert.Contains("4 of 16 prompts held out for form compliance", result.StdErr);
+
+        // The exported policy is a plain language model that downstream stages load.
+        using var policy = ModelCheckpoint.LoadGpt(stageDir, torch.CPU);
+        Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, "pretrain")), policy.Config);
+
+        var again = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain", "--set", "ppo.reward.form=0.5");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("up to date", again.StdErr);
+    }
+
+    [Fact]
+    public void Ppo_WithoutARewardModel_FailsWithOneClearMessage()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("pretrain", temp.Path);
+        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("needs the checkpoint of stage 'reward_model'", result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+}
