@@ -4,7 +4,7 @@ namespace MiniLlmPipeline.Evaluation;
 
 /// <summary>
 /// The report's figures, drawn with ScottPlot from each stage's metrics.jsonl and the report rows:
-/// training loss of every stage in one figure, PPO reward and KL per iteration, form compliance by stage.
+/// training loss of every stage in one figure, PPO reward and KL over training, form compliance by stage.
 /// A figure with nothing to show (e.g. PPO never ran) is not written.
 /// </summary>
 public static class PipelinePlots
@@ -26,7 +26,7 @@ public static class PipelinePlots
     {
         var written = new List<ReportPlot>();
         if (SaveLossCurves(pipelineDir, report)) written.Add(new ReportPlot(LossFile, "Training loss of every stage"));
-        if (SavePpo(pipelineDir)) written.Add(new ReportPlot(PpoFile, "PPO reward and KL per iteration"));
+        if (SavePpo(pipelineDir)) written.Add(new ReportPlot(PpoFile, "PPO reward and KL over training"));
         if (SaveCompliance(pipelineDir, report)) written.Add(new ReportPlot(ComplianceFile, "Form compliance by stage"));
         return written;
     }
@@ -69,7 +69,7 @@ public static class PipelinePlots
             plot.Axes.Right.Label.Text = "KL";
         }
         plot.Title("PPO");
-        plot.XLabel("iteration");
+        plot.XLabel("optimizer step (one point per logged PPO iteration)");
         plot.YLabel("reward");
         plot.ShowLegend();
         plot.SavePng(Path.Combine(pipelineDir, PpoFile), Width, Height);

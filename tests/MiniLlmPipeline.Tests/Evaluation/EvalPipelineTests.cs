@@ -7,10 +7,10 @@ namespace MiniLlmPipeline.Tests.Evaluation;
 public sealed class EvalPipelineTests
 {
     [Fact]
-    public void Eval_AfterTinyPretrainAndSft_ReportsBoth_MarksTheRestNotRun_AndIsDeterministic()
+    public void Eval_AfterTinyPretrainSftAndRewardModel_ReportsThem_MarksTheRestNotRun_AndIsDeterministic()
     {
         using var temp = new TempDir();
-        TinyRuns.CopyUpTo("sft", temp.Path);
+        TinyRuns.CopyUpTo("reward_model", temp.Path);
 
         var eval = TinyRuns.Run("Eval", "eval", temp.Path);
         Assert.True(eval.ExitCode == 0, eval.ToString());
@@ -25,9 +25,12 @@ public sealed class EvalPipelineTests
             // A few dozen steps on a 384-token vocabulary: better than uniform guessing, far from fluent.
             Assert.InRange(trained.Metrics[EvalMetrics.ValPerplexity], 1, 384);
             Assert.InRange(trained.Metrics[EvalMetrics.FormCompliance], 0, 1);
+            Assert.True(double.IsFinite(trained.Metrics[EvalMetrics.RewardScore]));
             Assert.Equal(3, trained.Samples.Count);
         }
-        Assert.All(report.Stages.Skip(2), s => Assert.Equal(StageReportRow.NotRun, s.Status));
+        Assert.Equal(StageStatus.Complete, report.Stages[2].Status);
+        Assert.InRange(report.Stages[2].Metrics[EvalMetrics.RewardAccuracy], 0, 1);
+        Assert.All(report.Stages.Skip(3), s => Assert.Equal(StageReportRow.NotRun, s.Status));
         Assert.True(File.Exists(Path.Combine(temp.Path, PipelinePlots.LossFile)));
 
         var again = TinyRuns.Run("Eval", "eval", temp.Path);
