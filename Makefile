@@ -63,8 +63,10 @@ ppo: sft reward-model
 eval: pretrain sft reward-model dpo ppo
 	$(call run_stage,Eval,eval,eval)
 
+# Re-evaluates every completed stage and copies report.md, report.json and the figures to
+# pipelines/reports/<pipeline>/ (committed, so the README can embed them).
 report: build
-	$(call run_stage,Eval,eval,report) --force
+	$(call run_stage,Eval,eval,report) --force --set eval.publish_dir=pipelines/reports/$(basename $(notdir $(PIPELINE)))
 
 generate: build
 	$(DOTNET) $(BIN)/Generate/release/generate.dll --pipeline $(PIPELINE) --from $(FROM) \

@@ -1,3 +1,5 @@
-// Placeholder until the eval stage lands; see the issue tracker.
-Console.Error.WriteLine("eval: not implemented yet");
-return 2;
+using MiniLlmPipeline.Evaluation;
+using MiniLlmPipeline.Pipeline;
+
+// eval: measure every completed stage on held-out data; write runs/<pipeline>/report.md, report.json and figures.
+return StageCli.Run(args, EvalStage.Definition);

@@ -114,5 +114,6 @@ public static class PipelineSpecLoader
             CheckStageRef("stages.ppo.from", ppo.From, policies);
             CheckStageRef("stages.ppo.reward_model", ppo.RewardModel, StageNames.RewardModel);
         }
+        if (s.Eval is { } eval) Check("stages.eval", eval.Problems());
     }
 }

@@ -16,6 +16,8 @@ public static class StageCli
     public const int ExitOk = 0;
     public const int ExitBadInput = 1;
     public const int ExitRuntimeFailure = 2;
+    /// <summary>The input hash recorded for an optional upstream stage without a complete checkpoint.</summary>
+    public const string NotRun = "not run";
 
     public static readonly Option<string> PipelineOption = new("--pipeline", "-p")
     {
@@ -95,6 +97,11 @@ public static class StageCli
             var dir = RunFolders.CompletedStageDir(spec, upstream, stage.Name);
             inputs[$"stage:{upstream}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
         }
+        foreach (var upstream in stage.OptionalUpstream?.Invoke(config) ?? [])
+        {
+            var manifest = Manifest.TryRead(RunFolders.StageDir(spec, upstream));
+            inputs[$"stage:{upstream}"] = manifest?.Status == StageStatus.Complete ? manifest.OutputHash ?? "" : NotRun;
+        }
         var specHash = ContentHash.OfConfig(new { config, spec.Model, spec.Seed });
 
         var stageDir = RunFolders.StageDir(spec, stage.Name);
@@ -103,6 +110,7 @@ public static class StageCli
         if (!force && previous is not null && previous.IsUpToDateWith(specHash, inputs))
         {
             Console.Error.WriteLine($"[{stage.Name}] up to date ({stageDir}); use --force (make FORCE=1) to rerun");
+            PrintEpilogue(stage, spec, config);
             return ExitOk;
         }
 
@@ -133,6 +141,7 @@ public static class StageCli
             };
             complete.Write(stageDir);
             context.Log($"complete in {clock.Elapsed.TotalSeconds:F1}s → {stageDir}");
+            PrintEpilogue(stage, spec, config);
             return ExitOk;
         }
         catch (Exception e)
@@ -141,6 +150,11 @@ public static class StageCli
             throw;
         }
     });
+
+    private static void PrintEpilogue<TConfig>(StageDefinition<TConfig> stage, PipelineSpec spec, TConfig config) where TConfig : class
+    {
+        if (stage.Epilogue is not null) Console.WriteLine(stage.Epilogue(spec, config));
+    }
 
     private static void ClearStageDir(string stageDir, bool keepState)
     {

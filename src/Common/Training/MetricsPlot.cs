@@ -14,16 +14,9 @@ public static class MetricsPlot
         var any = false;
         foreach (var (kind, key, label) in series)
         {
-            var points = records
-                .Where(r => r.TryGetValue("kind", out var k) && k.GetString() == kind && r.ContainsKey(key)
-                            && r[key].ValueKind == JsonValueKind.Number)
-                .Select(r => (Step: r["step"].GetDouble(), Value: r[key].GetDouble()))
-                .Where(p => double.IsFinite(p.Value))
-                .ToArray();
-            if (points.Length == 0) continue;
-            var line = plot.Add.Scatter(points.Select(p => p.Step).ToArray(), points.Select(p => p.Value).ToArray());
-            line.LegendText = label;
-            line.MarkerSize = points.Length > 50 ? 0 : 4;
+            var (steps, values) = Points(records, kind, key);
+            if (steps.Length == 0) continue;
+            AddLine(plot, steps, values, label);
             any = true;
         }
         if (!any) return;
@@ -32,5 +25,26 @@ public static class MetricsPlot
         plot.YLabel(yLabel);
         plot.ShowLegend();
         plot.SavePng(pngPath, 800, 450);
+    }
+
+    /// <summary>The finite values of one (kind, key) series of metrics records, against step.</summary>
+    public static (double[] Steps, double[] Values) Points(IReadOnlyList<Dictionary<string, JsonElement>> records, string kind, string key)
+    {
+        var points = records
+            .Where(r => r.TryGetValue("kind", out var k) && k.GetString() == kind && r.ContainsKey(key)
+                        && r[key].ValueKind == JsonValueKind.Number)
+            .Select(r => (Step: r["step"].GetDouble(), Value: r[key].GetDouble()))
+            .Where(p => double.IsFinite(p.Value))
+            .ToArray();
+        return (points.Select(p => p.Step).ToArray(), points.Select(p => p.Value).ToArray());
+    }
+
+    /// <summary>A labelled line; markers only while there are few enough points to tell apart.</summary>
+    public static ScottPlot.Plottables.Scatter AddLine(ScottPlot.Plot plot, double[] steps, double[] values, string label)
+    {
+        var line = plot.Add.Scatter(steps, values);
+        line.LegendText = label;
+        line.MarkerSize = steps.Length > 50 ? 0 : 4;
+        return line;
     }
 }

@@ -1,0 +1,34 @@
+namespace MiniLlmPipeline.Evaluation;
+
+/// <summary>
+/// The metric keys of the pipeline report, in table order, with their column headings.
+/// ↓ marks lower-is-better, ↑ higher-is-better.
+/// </summary>
+public static class EvalMetrics
+{
+    /// <summary>exp(mean next-token cross-entropy) on held-out pretraining text, in fixed windows of max_seq_len.</summary>
+    public const string ValPerplexity = "val_perplexity";
+    /// <summary>Fraction of held-out form prompts answered with a fully compliant poem.</summary>
+    public const string FormCompliance = "form_compliance";
+    /// <summary>Mean graded form score (0..1) of those answers.</summary>
+    public const string FormScore = "form_score";
+    /// <summary>Mean reward-model score of the stage's answers.</summary>
+    public const string RewardScore = "rm_score";
+    /// <summary>Fraction of held-out preference pairs the reward model ranks chosen above rejected.</summary>
+    public const string RewardAccuracy = "rm_accuracy";
+    /// <summary>Mean score(chosen) − score(rejected) of the reward model on those pairs.</summary>
+    public const string RewardMargin = "rm_margin";
+
+    public static readonly IReadOnlyList<(string Key, string Heading)> Columns =
+    [
+        (ValPerplexity, "val perplexity ↓"),
+        (FormCompliance, "form compliance ↑"),
+        (FormScore, "form score ↑"),
+        (RewardScore, "RM score ↑"),
+        (RewardAccuracy, "RM pair accuracy ↑"),
+        (RewardMargin, "RM margin ↑"),
+    ];
+
+    /// <summary>Whether a metric is a fraction shown as a percentage.</summary>
+    public static bool IsRate(string key) => key is FormCompliance or RewardAccuracy;
+}
