@@ -11,7 +11,9 @@ public sealed record DpoConfig : TrainingConfig
     public double LabelSmoothing { get; init; }
     /// <summary><c>sigmoid</c> (DPO) or <c>ipo</c>.</summary>
     public string LossType { get; init; } = "sigmoid";
+    /// <summary>Held-out prompts (with a <c>form</c> column) for the form-compliance check before and after training.</summary>
     public string? EvalPrompts { get; init; }
+    /// <summary>How many of <see cref="EvalPrompts"/> to answer before and after training; 0 skips the check.</summary>
     public int EvalSamples { get; init; } = 64;
 
     public override IEnumerable<(string Key, string Problem)> Problems()
@@ -19,6 +21,7 @@ public sealed record DpoConfig : TrainingConfig
         foreach (var problem in base.Problems()) yield return problem;
         if (Beta <= 0) yield return ("beta", "must be positive");
         if (LabelSmoothing is < 0 or >= 0.5) yield return ("label_smoothing", "must be in [0, 0.5)");
+        if (EvalSamples < 0) yield return ("eval_samples", "must not be negative (0 skips the form-compliance check)");
         if (LossType is not ("sigmoid" or "ipo")) yield return ("loss_type", "must be 'sigmoid' or 'ipo'");
     }
 }

@@ -8,5 +8,12 @@ public sealed record SftConfig : TrainingConfig
     public string? ValData { get; init; }
     /// <summary>Held-out prompts (with a <c>form</c> column) for the form-compliance check after training.</summary>
     public string? EvalPrompts { get; init; }
+    /// <summary>How many of <see cref="EvalPrompts"/> to answer before and after training; 0 skips the check.</summary>
     public int EvalSamples { get; init; } = 64;
+
+    public override IEnumerable<(string Key, string Problem)> Problems()
+    {
+        foreach (var problem in base.Problems()) yield return problem;
+        if (EvalSamples < 0) yield return ("eval_samples", "must not be negative (0 skips the form-compliance check)");
+    }
 }

@@ -149,14 +149,14 @@ public sealed class SftStageTests
             MaxSeqLen: 64, RopeTheta: 10000));
         var config = new SftConfig
         {
-            Data = "unused", Steps = 150, Lr = 1e-2, WarmupSteps = 10, WeightDecay = 0, EvalEvery = 1000, CheckpointEvery = 1000, LogEvery = 50,
+            Data = "unused", Steps = 80, Lr = 1e-2, WarmupSteps = 5, WeightDecay = 0, EvalEvery = 1000, CheckpointEvery = 1000, LogEvery = 50,
         };
         var options = new TrainerOptions { StageDir = temp.Path, StateDir = temp.File("state"), StageName = "sft-test" };
         var result = new Trainer(config, options).Train(model, new WholeSetObjective(model, sequences, tokenizer.PadId), config.Steps);
 
         var answers = new TextGenerator(model, tokenizer, chat: true)
             .Complete(pairs.Select(p => p.Prompt).ToList(), new SamplingSettings { Greedy = true, MaxNewTokens = 24 }, new torch.Generator(1));
-        Assert.True(result.FinalTrainLoss < 0.05, $"final loss {result.FinalTrainLoss}");
+        Assert.True(result.FinalTrainLoss < 0.1, $"final loss {result.FinalTrainLoss}");
         Assert.Equal(pairs.Select(p => p.Response), answers);
     }
 }

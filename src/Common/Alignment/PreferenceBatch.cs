@@ -1,0 +1,41 @@
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Alignment;
+
+/// <summary>
+/// B preference pairs as one right-padded batch of 2B rows: rows [0, B) are prompt + chosen, rows [B, 2B) prompt +
+/// rejected, in the same pair order. <see cref="InputIds"/> (2B, T) int64 (padding = pad id), <see cref="ResponseMask"/>
+/// (2B, T) float32 (1 on response tokens, <c>&lt;|im_end|&gt;</c> included), <see cref="LastTokenIndex"/> (2B) int64, the
+/// position of each row's last real token (a reward model's score is read there). Right padding needs no attention
+/// mask: under the causal mask no real token ever sees the padding after it.
+/// </summary>
+public sealed record PreferenceBatch(Tensor InputIds, Tensor ResponseMask, Tensor LastTokenIndex, int Pairs, long Tokens) : IDisposable
+{
+    /// <summary>
+    /// (2B, T, V) logits of <see cref="InputIds"/> → (2B) log π(response | prompt): the sum over response tokens
+    /// (DPO eq. 7), or with <paramref name="lengthNormalised"/> their mean (IPO as TRL computes it).
+    /// </summary>
+    public Tensor ResponseLogProbs(Tensor logits, bool lengthNormalised = false)
+    {
+        using var scope = NewDisposeScope();
+        var t = InputIds.shape[1];
+        // The token at position i is predicted by the logits at i − 1.
+        var tokenLogProbs = TokenLogProbs.Of(logits.narrow(1, 0, t - 1), InputIds.narrow(1, 1, t - 1)); // (2B, T − 1)
+        var mask = ResponseMask.narrow(1, 1, t - 1);
+        var sequence = lengthNormalised ? SequenceLogProbs.Mean(tokenLogProbs, mask) : SequenceLogProbs.Sum(tokenLogProbs, mask);
+        return sequence.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(2B, T) per-position values (e.g. scalar-head scores) → (2B) the value at each row's last real token.</summary>
+    public Tensor AtLastToken(Tensor perPosition) => perPosition.gather(1, LastTokenIndex.unsqueeze(1)).squeeze(1);
+
+    /// <summary>(2B, …) per-row values → the chosen rows' and the rejected rows' (B, …) halves.</summary>
+    public (Tensor Chosen, Tensor Rejected) Split(Tensor rows) => (rows.narrow(0, 0, Pairs), rows.narrow(0, Pairs, Pairs));
+
+    public void Dispose()
+    {
+        InputIds.Dispose();
+        ResponseMask.Dispose();
+        LastTokenIndex.Dispose();
+    }
+}

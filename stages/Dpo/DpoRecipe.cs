@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using MiniLlmPipeline.Alignment;
+using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Evaluation;
+using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Training;
+
+namespace MiniLlmPipeline.Stages.Dpo;
+
+/// <summary>
+/// Setup → reference log-probs → train → save for DPO: the <c>from:</c> checkpoint is both the policy's starting point
+/// and the frozen reference; form compliance on held-out prompts is measured before and after.
+/// </summary>
+internal static class DpoRecipe
+{
+    public static IReadOnlyDictionary<string, double> Run(StageContext<DpoConfig> context)
+    {
+        var config = context.Config;
+        var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
+        using var policy = upstream.Model;
+        var tokenizer = upstream.Tokenizer;
+        var maxSeqLen = policy.Config.MaxSeqLen;
+
+        var train = PreferenceCollator.Load(config.Data, tokenizer, maxSeqLen);
+        context.Log(train.Describe(config.Data));
+        var validation = config.ValData is null ? null : PreferenceCollator.Load(config.ValData, tokenizer, maxSeqLen);
+        if (validation is not null) context.Log(validation.Describe(config.ValData!));
+        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var meanLength = train.Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
+        context.Log($"{policy.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Pairs.Count:N0} training pairs " +
+                    $"(mean {meanLength:F0} tokens per response), {config.LossType} loss, beta {config.Beta}, device {context.Device.type}");
+
+        var generator = new TextGenerator(policy, tokenizer, chat: true);
+        var before = prompts is null ? null : ComplianceComparison.Measure(generator, prompts, config.EvalSamples, context.Spec.Seed);
+        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
+
+        var sampler = new LengthBucketSampler(train.Pairs.Select(p => p.Length).ToList(), config.BatchSize, context.Spec.Seed);
+        var objective = new DpoObjective(policy, train.Pairs, sampler, validation?.Pairs ?? [], config, tokenizer.PadId, context.Device);
+        var totalSteps = config.ResolveSteps(train.Pairs.Count);
+        var clock = Stopwatch.StartNew();
+        policy.eval();
+        var scored = objective.PrecomputeReference((long)totalSteps * config.GradAccum);
+        var referenceSeconds = clock.Elapsed.TotalSeconds;
+        context.Log($"reference log-probs of {scored:N0} training and {objective.ValidationPairs} validation pairs in {referenceSeconds:F1}s");
+        var result = new Trainer(config, context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))
+            .Train(policy, objective, totalSteps);
+
+        ModelCheckpoint.Save(context.StageDir, policy, policy.Config, upstream.TokenizerDir);
+
+        var metrics = result.ToMetrics();
+        policy.eval();
+        metrics["train_pairs"] = train.Pairs.Count;
+        metrics["dropped_pairs"] = train.Dropped;
+        metrics["truncated_pairs"] = train.Truncated;
+        metrics["seconds_reference"] = referenceSeconds;
+        if (metrics.TryGetValue("val_reward_accuracy", out var accuracy))
+            context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {objective.ValidationPairs} pairs");
+        if (before is not null)
+        {
+            var comparison = new ComplianceComparison(before, ComplianceComparison.Measure(generator, prompts!, config.EvalSamples, context.Spec.Seed));
+            comparison.AddTo(metrics);
+            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.md"), comparison.ToMarkdown($"DPO samples ({context.Spec.Name})"));
+            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
+                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
+        }
+        return metrics;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using MiniLlmPipeline.Alignment;
+using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tests.Tokenization;
+using MiniLlmPipeline.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Tests.Stages;
+
+public sealed class DpoStageTests
+{
+    // Every step logged, so the first logged loss is step 0's: computed before any update, with policy == reference.
+    private static readonly string[] Overrides =
+    [
+        "--set", "dpo.steps=30", "--set", "dpo.lr=3e-3", "--set", "dpo.log_every=1",
+        "--set", "dpo.eval_every=15",
+    ];
+
+    [Fact]
+    public void Dpo_StartsAtLog2_RaisesTheChosenOverRejectedMargin_RecordsCompliance_AndIsSkippedWhenUpToDate()
+    {
+        using var temp = new TempDir();
+        TinyRuns.CopyUpTo("sft", temp.Path);
+        var stageDir = Path.Combine(temp.Path, StageNames.Dpo);
+
+        var run = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        var manifest = Manifest.TryRead(stageDir)!;
+        Assert.Equal(StageStatus.Complete, manifest.Status);
+        foreach (var file in new[] { ModelCheckpoint.WeightsFile, ModelCheckpoint.ConfigFile, "metrics.jsonl", "loss.png", "samples.md" })
+            Assert.True(File.Exists(Path.Combine(stageDir, file)), file);
+        var metrics = manifest.Metrics!;
+        foreach (var key in new[] { "compliance_before", "compliance_after", "form_score_before", "form_score_after", "val_reward_accuracy" })
+            Assert.InRange(metrics[key], 0, 1);
+        Assert.True(double.IsFinite(metrics["val_loss"]) && double.IsFinite(metrics["val_reward_margin"]));
+
+        var train = File.ReadLines(Path.Combine(stageDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train").ToList();
+        Assert.Equal(Math.Log(2), train[0].GetProperty("loss").GetDouble(), 4);
+        Assert.Equal(0, train[0].GetProperty("reward_margin").GetDouble(), 4);
+        foreach (var key in new[] { "reward_accuracy", "chosen_reward", "rejected_reward" }) Assert.True(train[^1].TryGetProperty(key, out _), key);
+
+        // The policy now prefers the chosen responses more than the reference (the from: checkpoint) does.
+        var (pairs, padId) = TinyPreferences.Training(stageDir);
+        var separable = TinyPreferences.Distinguishable(pairs);
+        var policyMargin = MeanLogProbMargin(stageDir, separable, padId);
+        var referenceMargin = MeanLogProbMargin(Path.Combine(temp.Path, StageNames.Sft), separable, padId);
+        Assert.True(policyMargin > referenceMargin + 0.5, $"log π(y_c) − log π(y_r): reference {referenceMargin:F3}, policy {policyMargin:F3}");
+
+        var again = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("up to date", again.StdErr);
+    }
+
+    [Fact]
+    public void Dpo_ReferenceLogProbsComputedBeforeTraining_GiveLog2_AndGradientReachesOnlyThePolicy()
+    {
+        // The stage's scheme in miniature: the reference is the policy's own log-probs, computed once without gradient.
+        var tokenizer = TextTokenizer.FromModel(new BpeTrainer(400, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\n"]));
+        var pairs = PreferenceCollator.Render(tokenizer,
+            [new("写一首诗", "床前明月光", "疑是地上霜"), new("续写", "白日依山尽，黄河入海流。", "黄河入海流")], 128).Pairs;
+        torch.manual_seed(11);
+        using var policy = new Gpt(new GptConfig(tokenizer.VocabSize, 32, 2, 4, 2, 64, 128, 10000));
+        var reference = PreferenceCollator.Map(pairs, [0, 1], 2, tokenizer.PadId, CPU, b => b.ResponseLogProbs(policy.call(b.InputIds)));
+
+        using var batch = PreferenceCollator.Collate(pairs, tokenizer.PadId);
+        var (chosen, rejected) = batch.Split(batch.ResponseLogProbs(policy.call(batch.InputIds)));
+        using var referenceChosen = tensor(reference.Chosen);
+        using var referenceRejected = tensor(reference.Rejected);
+        var result = DpoLoss.Compute(chosen, rejected, referenceChosen, referenceRejected, beta: 0.1);
+
+        Assert.Equal(Math.Log(2), result.Loss.item<float>(), 5);
+        Assert.False(referenceChosen.requires_grad || referenceRejected.requires_grad);
+        result.Loss.backward();
+        var gradients = policy.parameters().Select(p => p.grad).ToList();
+        Assert.All(gradients, g => Assert.NotNull(g));
+        Assert.Contains(gradients, g => g!.abs().max().item<float>() > 0);
+    }
+
+    [Fact]
+    public void Dpo_KilledAfterACheckpoint_ResumesWithTheSameReferenceAndLosses()
+    {
+        string[] overrides = ["--set", "dpo.steps=24", "--set", "dpo.checkpoint_every=8", "--set", "dpo.log_every=4", "--set", "dpo.eval_samples=0"];
+        using var straight = new TempDir();
+        TinyRuns.CopyUpTo("sft", straight.Path);
+        var uninterrupted = TinyRuns.Run("Dpo", "dpo", straight.Path, overrides);
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
+
+        using var killed = new TempDir();
+        TinyRuns.CopyUpTo("sft", killed.Path);
+        var running = TinyRuns.Start("Dpo", "dpo", killed.Path, overrides);
+        var stateFile = Path.Combine(killed.Path, StageNames.Dpo, "state", "trainer.json");
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.False(running.Process.HasExited, "the run finished before it could be killed");
+        running.Kill();
+
+        // The resumed run recomputes the reference from the from: checkpoint, not from the half-trained policy.
+        var resumed = TinyRuns.Run("Dpo", "dpo", killed.Path, overrides);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("resuming from step", resumed.StdErr);
+        var expected = TrainLosses(straight.Path);
+        var actual = TrainLosses(killed.Path);
+        Assert.Equal(expected.Keys, actual.Keys);
+        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+    }
+
+    /// <summary>The last logged training loss at each step (a resumed run logs the steps after its checkpoint again).</summary>
+    private static Dictionary<int, double> TrainLosses(string runDir) =>
+        File.ReadLines(Path.Combine(runDir, StageNames.Dpo, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("kind").GetString() == "train")
+            .GroupBy(r => r.GetProperty("step").GetInt32())
+            .ToDictionary(g => g.Key, g => g.Last().GetProperty("loss").GetDouble());
+
+    /// <summary>Mean over pairs of log π(chosen | prompt) − log π(rejected | prompt) under a checkpoint's language model.</summary>
+    private static double MeanLogProbMargin(string checkpointDir, IReadOnlyList<PreferencePair> pairs, int padId)
+    {
+        using var model = ModelCheckpoint.LoadGpt(checkpointDir, CPU);
+        var logProbs = PreferenceCollator.Map(pairs, Enumerable.Range(0, pairs.Count).ToList(), 16, padId, CPU,
+            b => b.ResponseLogProbs(model.call(b.InputIds)));
+        return logProbs.Chosen.Zip(logProbs.Rejected, (c, r) => (double)c - r).Average();
+    }
+}
