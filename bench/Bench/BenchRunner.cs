@@ -10,7 +10,7 @@ namespace MiniLlmPipeline.Bench;
 internal static class BenchRunner
 {
     public static readonly string[] Sections =
-        [MatmulBench.Section, PretrainBench.Section, GenerationBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
+        [MatmulBench.Section, PretrainBench.Section, GenerationBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
 
     public static int Run(BenchOptions options, string outFile)
     {
@@ -55,6 +55,7 @@ internal static class BenchRunner
         MatmulBench.Section => MatmulBench.Run(options),
         PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options)),
         GenerationBench.Section => GenerationBench.Run(options),
+        PpoBench.Section => PpoBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
         DataBench.Section => DataBench.Run(options),
         _ => MemoryBench.Run(options),

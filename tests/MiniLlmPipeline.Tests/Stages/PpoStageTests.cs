@@ -7,32 +7,13 @@ namespace MiniLlmPipeline.Tests.Stages;
 
 public sealed class PpoStageTests
 {
-    /// <summary>
-    /// A reward model checkpoint over the pretrained trunk (fresh head), marked complete: enough for PPO to run on
-    /// the tiny pipeline without training SFT and a reward model first.
-    /// </summary>
-    private static void WriteRewardModel(string runDir)
-    {
-        var pretrainDir = Path.Combine(runDir, "pretrain");
-        var stageDir = Path.Combine(runDir, StageNames.RewardModel);
-        torch.manual_seed(5);
-        using var model = ModelCheckpoint.LoadScalarHead(pretrainDir, torch.CPU, headRequired: false);
-        ModelCheckpoint.Save(stageDir, model, model.Config, Path.Combine(pretrainDir, ModelCheckpoint.TokenizerFolder));
-        new Manifest
-        {
-            Stage = StageNames.RewardModel, Pipeline = "tiny", Status = StageStatus.Complete, SpecHash = "test",
-            Inputs = new Dictionary<string, string>(),
-        }.Write(stageDir);
-    }
-
     [Fact]
     public void Ppo_TrainsThePolicy_LogsEveryIteration_AndRecordsComplianceBeforeAndAfter()
     {
         using var temp = new TempDir();
-        TinyRuns.CopyUpTo("pretrain", temp.Path);
-        WriteRewardModel(temp.Path);
+        TinyRuns.CopyUpTo("reward_model", temp.Path);
 
-        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain", "--set", "ppo.reward.form=0.5");
+        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.reward.form=0.5");
         Assert.True(result.ExitCode == 0, result.ToString());
 
         var stageDir = Path.Combine(temp.Path, StageNames.Ppo);
@@ -51,9 +32,9 @@ public sealed class PpoStageTests
 
         // The exported policy is a plain language model that downstream stages load.
         using var policy = ModelCheckpoint.LoadGpt(stageDir, torch.CPU);
-        Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, "pretrain")), policy.Config);
+        Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, StageNames.Sft)), policy.Config);
 
-        var again = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain", "--set", "ppo.reward.form=0.5");
+        var again = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.reward.form=0.5");
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("up to date", again.StdErr);
     }
@@ -62,8 +43,8 @@ public sealed class PpoStageTests
     public void Ppo_WithoutARewardModel_FailsWithOneClearMessage()
     {
         using var temp = new TempDir();
-        TinyRuns.CopyUpTo("pretrain", temp.Path);
-        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.from=pretrain");
+        TinyRuns.CopyUpTo("sft", temp.Path);
+        var result = TinyRuns.Run("Ppo", "ppo", temp.Path);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("needs the checkpoint of stage 'reward_model'", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
