@@ -105,7 +105,7 @@ public sealed class SftStageTests
         var result = TinyRuns.Run("Sft", "sft", temp.Path, "--set", $"sft.data={data}");
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains($"{data}: none of its 2 examples has an assistant token within max_seq_len 64", result.StdErr);
+        Assert.Contains($"{data}: none of its 2 examples has an assistant token within max_seq_len 192", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
         Assert.False(File.Exists(Path.Combine(temp.Path, "sft", ModelCheckpoint.WeightsFile)));
     }
