@@ -53,7 +53,7 @@ internal static class BenchRunner
     private static IEnumerable<Measurement> Measure(string section, BenchOptions options, List<Measurement> earlier) => section switch
     {
         MatmulBench.Section => MatmulBench.Run(options),
-        PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options)),
+        PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options), Fp32CpuPeak(earlier, options)),
         GenerationBench.Section => GenerationBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
         DataBench.Section => DataBench.Run(options),
@@ -64,6 +64,10 @@ internal static class BenchRunner
     private static double Fp32Peak(List<Measurement> earlier, BenchOptions options) =>
         earlier.FirstOrDefault(m => m.Section == MatmulBench.Section && m.Name == "fp32 2048³")?.Value
         ?? MatmulPeak.Measure(seconds: options.Quick ? 0.3 : 1.5);
+
+    private static double Fp32CpuPeak(List<Measurement> earlier, BenchOptions options) =>
+        earlier.FirstOrDefault(m => m.Section == MatmulBench.Section && m.Name == MatmulBench.CpuPeakName)?.Value
+        ?? MatmulBench.PerCpuSecond(options.Quick ? 2 : 8);
 
     private static Table Table(IEnumerable<Measurement> results)
     {

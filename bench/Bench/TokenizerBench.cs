@@ -24,7 +24,7 @@ internal static class TokenizerBench
         var megabytes = documents.Sum(d => (long)Encoding.UTF8.GetByteCount(d)) / 1e6;
 
         BpeModel? model = null;
-        var trainSeconds = Timing.BestSeconds(options.Repeats(2), () => model = new BpeTrainer(BenchModels.Vocab, 2).Train(documents), warmup: 0);
+        var trainSeconds = Timing.BestSeconds(options.Repeats(2), () => model = new BpeTrainer(BenchModels.Vocab, 2).Train(documents, Console.Error.WriteLine), warmup: 0);
         yield return new(Section, "BPE training", megabytes / trainSeconds, "MB/s", $"{megabytes:F1} MB, {documents.Count:N0} documents");
         yield return new(Section, "BPE training time (full corpus)", trainSeconds, "s", $"vocab {model!.VocabSize}, best of {options.Repeats(2)}");
 
