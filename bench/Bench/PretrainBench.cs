@@ -30,7 +30,7 @@ internal static class PretrainBench
         foreach (var (name, config, batch, steps) in new[]
         {
             ("default", BenchModels.Default, BenchModels.DefaultBatch, options.Quick ? 2 : 6),
-            ("large", BenchModels.Large, BenchModels.LargeBatch, options.Quick ? 1 : 3),
+            ("large", BenchModels.Large, BenchModels.LargeBatch, options.Quick ? 1 : 2),
         })
             foreach (var row in Throughput(name, config, batch, steps, fp32PeakGflops, fp32CpuPeak, corpus))
                 yield return row;
