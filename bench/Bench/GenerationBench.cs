@@ -31,7 +31,7 @@ internal static class GenerationBench
                 var prompts = Prompts(batch);
                 var seconds = Timing.BestSeconds(options.Repeats(3), () => Generator.Generate(model, prompts, settings, [], 0, null));
                 var cached = batch * newTokens / seconds;
-                yield return new(Section, $"{label} KV cache", cached, "tok/s", $"{newTokens} new tokens, best of {options.Repeats(3)}");
+                yield return new(Section, $"{label} KV cache", cached, "tok/s", $"{newTokens} new tokens, best of {options.Repeats(3)}{(dtype == ScalarType.Float32 ? "" : "; Generate decodes in fp32 (MixedPrecision.Suspend)")}");
                 {
                     var decoding = TorchRuntime.DecodingThreads;
                     TorchRuntime.DecodingThreads = TorchRuntime.PhysicalCores();

@@ -32,6 +32,7 @@ public static class Generator
 
         using var noGrad = torch.no_grad();
         using var threads = TorchRuntime.ForDecoding();
+        using var fp32 = MixedPrecision.Suspend();
         using var scope = torch.NewDisposeScope();
         var device = model.parameters().First().device;
         var (ids, mask) = LeftPad(trimmed, padId, device);                // (B, P), (B, P) or null
