@@ -10,7 +10,7 @@ namespace MiniLlmPipeline.Bench;
 internal static class BenchRunner
 {
     public static readonly string[] Sections =
-        [MatmulBench.Section, PretrainBench.Section, GenerationBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
+        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
 
     public static int Run(BenchOptions options, string outFile)
     {
@@ -54,6 +54,7 @@ internal static class BenchRunner
     {
         MatmulBench.Section => MatmulBench.Run(options),
         PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options), Fp32CpuPeak(earlier, options)),
+        PretrainBench.PrecisionSection => PretrainBench.RunPrecision(options),
         GenerationBench.Section => GenerationBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
         DataBench.Section => DataBench.Run(options),

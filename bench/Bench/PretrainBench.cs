@@ -34,7 +34,12 @@ internal static class PretrainBench
         })
             foreach (var row in Throughput(name, config, batch, steps, fp32PeakGflops, fp32CpuPeak, corpus))
                 yield return row;
-        yield return LossAgreement(BenchModels.Default, 8, options.Quick ? 10 : 120, corpus);
+    }
+
+    /// <summary>The <c>precision</c> section: does bf16 train like fp32?</summary>
+    public static IEnumerable<Measurement> RunPrecision(BenchOptions options)
+    {
+        yield return LossAgreement(BenchModels.Default, 8, options.Quick ? 10 : 120, Path.Combine(options.DataDir, "pretrain.parquet"));
     }
 
     private static IEnumerable<Measurement> Throughput(string name, GptConfig config, int batch, int steps, double peak, double cpuPeak, string corpus)
@@ -80,6 +85,8 @@ internal static class PretrainBench
     /// fp32 and bf16 from the same initial weights on the same batches for <paramref name="steps"/> steps:
     /// the gap between their losses on 8 batches neither trained on, each model evaluated in its own precision.
     /// </summary>
+    public const string PrecisionSection = "precision";
+
     private static Measurement LossAgreement(GptConfig config, int batch, int steps, string corpus)
     {
         using var batches = new PretrainBatches(corpus, config.VocabSize, batch, config.MaxSeqLen);
@@ -89,7 +96,7 @@ internal static class PretrainBench
                 run.StepLoss(batches, step);
         var losses = runs.Select(run => Enumerable.Range(0, 8).Average(k => run.EvalLoss(batches, 1_000_000 + k))).ToList();
         foreach (var run in runs) run.Dispose();
-        return new(Section, $"bf16 − fp32 unseen-batch loss after {steps} steps", losses[1] - losses[0], "nats",
+        return new(PrecisionSection, $"bf16 − fp32 unseen-batch loss after {steps} steps", losses[1] - losses[0], "nats",
             $"fp32 {losses[0]:F4}, bf16 {losses[1]:F4}; default model, B{batch}, lr 1e-3, 8 unseen batches");
     }
 
