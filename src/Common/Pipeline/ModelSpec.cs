@@ -13,7 +13,7 @@ public sealed record ModelSpec
     /// <summary>
     /// dtype of the weight matmuls: <c>fp32</c>, <c>bf16</c> mixed precision (fp32 master weights, bf16
     /// GEMMs), or <c>auto</c>: bf16 on CPUs with native bf16 (AVX-512 BF16 / AMX), where it measured
-    /// 1.5× faster training at the same loss (bench/README.md), else fp32.
+    /// 1.2–1.7× faster training at the same loss (bench/README.md), else fp32.
     /// </summary>
     public string MatmulDtype { get; init; } = "auto";
 
