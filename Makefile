@@ -14,6 +14,7 @@ SET ?=
 FORCE ?=
 DEVICE ?=
 FROM ?= pretrain
+BENCH ?=
 PROMPT ?=
 CONFIG := Release
 BIN := artifacts/bin
@@ -72,8 +73,9 @@ generate: build
 	$(DOTNET) $(BIN)/Generate/release/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
 		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
 
+# make bench [BENCH="--quick" | BENCH="--only pretrain"]: see bench/README.md.
 bench: build
-	$(DOTNET) run --project bench/Bench -c $(CONFIG) -- --out bench/results.json
+	$(DOTNET) run --project bench/Bench -c $(CONFIG) --no-build -- --out bench/results.json $(BENCH)
 
 data:
 	$(DOTNET) run --project data/TangDataBuilder -c $(CONFIG) -- --out data

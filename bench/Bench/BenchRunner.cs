@@ -10,7 +10,7 @@ namespace MiniLlmPipeline.Bench;
 internal static class BenchRunner
 {
     public static readonly string[] Sections =
-        [MatmulBench.Section, PretrainBench.Section, GenerationBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
+        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
 
     public static int Run(BenchOptions options, string outFile)
     {
@@ -53,7 +53,8 @@ internal static class BenchRunner
     private static IEnumerable<Measurement> Measure(string section, BenchOptions options, List<Measurement> earlier) => section switch
     {
         MatmulBench.Section => MatmulBench.Run(options),
-        PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options)),
+        PretrainBench.Section => PretrainBench.Run(options, Fp32Peak(earlier, options), Fp32CpuPeak(earlier, options)),
+        PretrainBench.PrecisionSection => PretrainBench.RunPrecision(options),
         GenerationBench.Section => GenerationBench.Run(options),
         PpoBench.Section => PpoBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
@@ -61,10 +62,18 @@ internal static class BenchRunner
         _ => MemoryBench.Run(options),
     };
 
-    /// <summary>The MFU denominator: this run's fp32 2048³ figure, measured now if the matmul section was skipped.</summary>
+    /// <summary>
+    /// The MFU denominator: the best fp32 GEMM throughput this run measured at any shape (on a shared
+    /// machine a single shape can catch a busy moment), measured now if the matmul section was skipped.
+    /// </summary>
     private static double Fp32Peak(List<Measurement> earlier, BenchOptions options) =>
-        earlier.FirstOrDefault(m => m.Section == MatmulBench.Section && m.Name == "fp32 2048³")?.Value
+        earlier.Where(m => m.Section == MatmulBench.Section && m.Unit == "GFLOP/s" && m.Name.StartsWith("fp32", StringComparison.Ordinal))
+            .Max(m => m.Value)
         ?? MatmulPeak.Measure(seconds: options.Quick ? 0.3 : 1.5);
+
+    private static double Fp32CpuPeak(List<Measurement> earlier, BenchOptions options) =>
+        earlier.FirstOrDefault(m => m.Section == MatmulBench.Section && m.Name == MatmulBench.CpuPeakName)?.Value
+        ?? MatmulBench.PerCpuSecond(options.Quick ? 2 : 8);
 
     private static Table Table(IEnumerable<Measurement> results)
     {

@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Bench;
@@ -23,6 +24,23 @@ internal static class MatmulBench
                 var gflops = MatmulPeak.Measure(shape.M, shape.K, shape.N, dtype, seconds: seconds);
                 yield return new Measurement(Section, $"{Name(dtype)} {shape.Name}", gflops, "GFLOP/s", $"best of {seconds}s");
             }
+        yield return new Measurement(Section, CpuPeakName, PerCpuSecond(options.Quick ? 2 : 8), "GFLOP/CPU-s",
+            $"FLOPs over this process's CPU time: unaffected by other load; × {Environment.ProcessorCount} cores ≈ the unloaded peak");
+    }
+
+    public const string CpuPeakName = "fp32 2048³ per CPU-second";
+
+    /// <summary>fp32 2048³ GFLOP per CPU-second of this process.</summary>
+    public static double PerCpuSecond(int repeats)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var a = torch.randn(2048, 2048);
+        var b = torch.randn(2048, 2048);
+        a.matmul(b).Dispose();
+        var before = CpuClock.Seconds();
+        for (var i = 0; i < repeats; i++) a.matmul(b).Dispose();
+        return repeats * 2.0 * 2048 * 2048 * 2048 / (CpuClock.Seconds() - before) / 1e9;
     }
 
     public static string Name(ScalarType dtype) => dtype == ScalarType.BFloat16 ? "bf16" : "fp32";

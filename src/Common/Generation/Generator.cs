@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,6 +31,8 @@ public static class Generator
         var trimmed = prompts.Select(p => p.Length > maxSeqLen - maxNew ? p[^(maxSeqLen - maxNew)..] : p).ToList();
 
         using var noGrad = torch.no_grad();
+        using var threads = TorchRuntime.ForDecoding();
+        using var fp32 = MixedPrecision.Suspend();
         using var scope = torch.NewDisposeScope();
         var device = model.parameters().First().device;
         var (ids, mask) = LeftPad(trimmed, padId, device);                // (B, P), (B, P) or null

@@ -47,12 +47,11 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     public Tensor HiddenStates(Tensor ids, Tensor? positions = null, Tensor? attentionMask = null, KvCache? cache = null) =>
         model.Forward(ids, positions, attentionMask, cache);
 
-    /// <summary>hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E, in hidden's dtype (fp32 for the loss).</summary>
-    public Tensor Logits(Tensor hidden)
-    {
-        using var scope = torch.NewDisposeScope();
-        return MixedPrecision.Linear(hidden, model.EmbedTokens.weight!, Config.MatmulDtype).to(hidden.dtype).MoveToOuterDisposeScope();
-    }
+    /// <summary>
+    /// hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E, always fp32: the
+    /// logits feed the loss directly, and rounding them to bf16 measurably slowed learning (bench/README.md).
+    /// </summary>
+    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, model.EmbedTokens.weight!);
 
     /// <summary>
     /// Training FLOPs per token (PaLM, Chowdhery et al. 2022, appendix B): 6·N for the weight matmuls

@@ -26,12 +26,16 @@ public sealed record GptConfig(
         new(vocabSize, spec.DModel, spec.NLayers, spec.NHeads, spec.NKvHeads, spec.FfnHidden, spec.MaxSeqLen, spec.RopeTheta,
             MatmulDtype: ParseMatmulDtype(spec.MatmulDtype));
 
-    /// <summary>The spec's / config.json's name (<c>fp32</c> | <c>bf16</c>) of a matmul dtype.</summary>
+    /// <summary>
+    /// The spec's / config.json's name of a matmul dtype: <c>fp32</c>, <c>bf16</c>, or <c>auto</c> =
+    /// bf16 where the CPU multiplies it natively (<see cref="MixedPrecision.CpuHasNativeBf16"/>), else fp32.
+    /// </summary>
     public static ScalarType ParseMatmulDtype(string name) => name switch
     {
         "fp32" => ScalarType.Float32,
         "bf16" => ScalarType.BFloat16,
-        _ => throw new ArgumentException($"unknown matmul dtype '{name}' (fp32 | bf16)", nameof(name)),
+        "auto" => MixedPrecision.CpuHasNativeBf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+        _ => throw new ArgumentException($"unknown matmul dtype '{name}' (fp32 | bf16 | auto)", nameof(name)),
     };
 
     /// <summary>The name of <see cref="MatmulDtype"/> as written in specs and config.json.</summary>

@@ -15,11 +15,38 @@ namespace MiniLlmPipeline.Model;
 /// </summary>
 public static class MixedPrecision
 {
+    /// <summary>
+    /// Whether this CPU multiplies bf16 natively (AVX-512 BF16 or AMX). Without it oneDNN emulates
+    /// bf16 GEMMs and they are slower than fp32, so <c>matmul_dtype: auto</c> picks bf16 only here.
+    /// </summary>
+    public static bool CpuHasNativeBf16 { get; } = File.Exists("/proc/cpuinfo")
+        && File.ReadLines("/proc/cpuinfo").Any(line => line.StartsWith("flags", StringComparison.Ordinal)
+            && (line.Contains(" avx512_bf16", StringComparison.Ordinal) || line.Contains(" amx_bf16", StringComparison.Ordinal)));
+
+    [ThreadStatic] private static bool suspended;
+
+    /// <summary>
+    /// Runs this thread's matmuls in fp32 until disposed. Token-by-token decoding multiplies a few rows
+    /// per call, so casting every weight to bf16 on every call costs more than the bf16 GEMM saves
+    /// (measured: batch-16 decoding 2× slower in bf16, batch 1 no faster; bench/README.md).
+    /// </summary>
+    public static IDisposable Suspend() => new Suspension();
+
     /// <summary>x (…, in) · weightᵀ (in, out) → (…, out), computed and returned in <paramref name="computeDtype"/>.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, ScalarType computeDtype)
     {
+        if (suspended) computeDtype = weight.dtype;
         if (computeDtype == x.dtype && computeDtype == weight.dtype) return nn.functional.linear(x, weight);
         using var scope = torch.NewDisposeScope();
         return nn.functional.linear(x.to(computeDtype), weight.to(computeDtype)).MoveToOuterDisposeScope();
+    }
+
+    private sealed class Suspension : IDisposable
+    {
+        private readonly bool previous = suspended;
+
+        public Suspension() => suspended = true;
+
+        public void Dispose() => suspended = previous;
     }
 }

@@ -42,9 +42,13 @@ public static class StageCli
         return command.Parse(args).Invoke();
     }
 
-    /// <summary>Loads a spec with overrides and the device for programs that are not pipeline stages (generate).</summary>
+    /// <summary>
+    /// Loads a spec with overrides and the device (stages, and programs that are not stages: generate),
+    /// after setting libtorch's threads (<see cref="TorchRuntime.Configure"/>): every program passes here first.
+    /// </summary>
     public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device)
     {
+        TorchRuntime.Configure();
         var spec = PipelineSpecLoader.Load(specFile, overrides);
         return device is null ? spec : spec with { Device = device };
     }

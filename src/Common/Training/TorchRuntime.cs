@@ -1,11 +1,82 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Training;
 
-/// <summary>Process-wide libtorch settings, chosen once before a stage (or the bench) touches a tensor.</summary>
+/// <summary>
+/// Process-wide libtorch thread settings, chosen once (by <see cref="Pipeline.StageCli.LoadSpec"/>,
+/// before a stage or tool touches a tensor) from measurements with <c>make bench</c> (bench/README.md):
+/// <list type="bullet">
+/// <item>Intra-op threads = the physical cores that are idle: physical cores (a second hyper-thread
+/// on a core only contends for the same FPU) minus the 1-minute load average, at least one. Every
+/// op's OpenMP region ends in a barrier, so on a busy machine one descheduled worker stalls the others:
+/// with the 2-core machine at load 12, one thread trained 4–5× faster and decoded 6–37× faster than two.
+/// On an idle machine all cores are used. <c>MINILLM_THREADS</c> overrides the choice.</item>
+/// <item>Decoding (<see cref="ForDecoding"/>) runs on <see cref="DecodingThreads"/> (one): its
+/// per-token ops are matrix-vector sized, too small to split across cores.</item>
+/// <item>One inter-op thread: the model runs one op at a time.</item>
+/// </list>
+/// </summary>
 public static class TorchRuntime
 {
+    private static bool configured;
+
+    /// <summary>Intra-op threads while decoding token by token.</summary>
+    public static int DecodingThreads { get; set; } = 1;
+
     public static void Configure()
     {
+        if (configured) return;
+        configured = true;
+        torch.set_num_threads(ChooseThreads());
+        // libtorch allows setting the inter-op pool size only before its first parallel work.
+        try { torch.set_num_interop_threads(1); }
+        catch (ExternalException) { }
+    }
+
+    /// <summary><c>MINILLM_THREADS</c> when set, else the idle physical cores (at least one).</summary>
+    public static int ChooseThreads()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("MINILLM_THREADS"), out var fromEnv) && fromEnv > 0) return fromEnv;
+        return Math.Clamp(PhysicalCores() - (int)Math.Round(LoadAverage()), 1, PhysicalCores());
+    }
+
+    /// <summary>Switches to <see cref="DecodingThreads"/> until disposed, then restores the previous count.</summary>
+    public static IDisposable ForDecoding() => new ThreadCount(DecodingThreads);
+
+    /// <summary>Distinct (package, core) pairs in /proc/cpuinfo; the logical CPU count where that is unavailable.</summary>
+    public static int PhysicalCores()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuinfo)) return Environment.ProcessorCount;
+        var cores = new HashSet<(string, string)>();
+        var package = "0";
+        foreach (var line in File.ReadLines(cpuinfo))
+        {
+            var parts = line.Split(':', 2, StringSplitOptions.TrimEntries);
+            if (parts.Length != 2) continue;
+            if (parts[0] == "physical id") package = parts[1];
+            else if (parts[0] == "core id") cores.Add((package, parts[1]));
+        }
+        return cores.Count > 0 ? Math.Min(cores.Count, Environment.ProcessorCount) : Environment.ProcessorCount;
+    }
+
+    /// <summary>The 1-minute load average (runnable threads of every process), 0 where /proc/loadavg is missing.</summary>
+    private static double LoadAverage()
+    {
+        const string loadavg = "/proc/loadavg";
+        if (!File.Exists(loadavg)) return 0;
+        var first = File.ReadAllText(loadavg).Split(' ')[0];
+        return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : 0;
+    }
+
+    private sealed class ThreadCount : IDisposable
+    {
+        private readonly int previous = torch.get_num_threads();
+
+        public ThreadCount(int threads) => torch.set_num_threads(threads);
+
+        public void Dispose() => torch.set_num_threads(previous);
     }
 }
