@@ -32,6 +32,7 @@ public static class StageProcess
         info.Environment["CI"] = "1";   // plain log lines, no live progress bar
         // Tests run in parallel on few cores: one intra-op thread per stage process avoids oversubscription stalls.
         info.Environment["OMP_NUM_THREADS"] = "1";
+        info.Environment["MINILLM_THREADS"] = "1";   // TorchRuntime's choice, fixed so reruns compute identically
         var process = Process.Start(info)!;
         return new Running(process);
     }

@@ -7,44 +7,48 @@ namespace MiniLlmPipeline.Tests.Reliability;
 /// <summary>Real stage processes killed with SIGKILL at arbitrary moments: nothing torn, and the rerun resumes exactly.</summary>
 public sealed class CrashSafetyTests
 {
-    private static readonly string[] LongPretrain =
-        ["--set", "pretrain.steps=60", "--set", "pretrain.checkpoint_every=10", "--set", "pretrain.eval_every=20", "--set", "pretrain.log_every=5"];
-
-    [Fact]
-    public void KilledPretrain_ResumesOnRerun_AndMatchesTheUninterruptedRun()
+    [Theory]
+    [InlineData("tokenize", "Pretrain", "pretrain", "pretrain")]
+    [InlineData("pretrain", "Sft", "sft", "sft")]
+    public void KilledStage_ResumesOnRerun_AndMatchesTheUninterruptedRun(string upstream, string project, string assembly, string stage)
     {
+        string[] overrides =
+        [
+            "--set", $"{stage}.steps=40", "--set", $"{stage}.checkpoint_every=10", "--set", $"{stage}.eval_every=20",
+            "--set", $"{stage}.log_every=5", .. stage == "sft" ? ["--set", "sft.eval_samples=0"] : Array.Empty<string>(),
+        ];
         using var straight = new TempDir();
-        TinyRuns.CopyUpTo("tokenize", straight.Path);
-        var uninterrupted = TinyRuns.Run("Pretrain", "pretrain", straight.Path, LongPretrain);
+        TinyRuns.CopyUpTo(upstream, straight.Path);
+        var uninterrupted = TinyRuns.Run(project, assembly, straight.Path, overrides);
         Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
 
         using var killed = new TempDir();
-        TinyRuns.CopyUpTo("tokenize", killed.Path);
-        var stateFile = Path.Combine(killed.Path, "pretrain", "state", "trainer.json");
+        TinyRuns.CopyUpTo(upstream, killed.Path);
+        var stageDir = Path.Combine(killed.Path, stage);
+        var stateFile = Path.Combine(stageDir, "state", "trainer.json");
         var rng = new Random(7);
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var running = TinyRuns.Start("Pretrain", "pretrain", killed.Path, LongPretrain);
+            var running = TinyRuns.Start(project, assembly, killed.Path, overrides);
             // Wait for at least one checkpoint, then kill at a random moment after it (possibly mid-write).
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
             Thread.Sleep(rng.Next(0, 400));
             if (running.Process.HasExited) break;
             running.Kill();
-            var manifest = Manifest.TryRead(Path.Combine(killed.Path, "pretrain"));
-            Assert.NotEqual(StageStatus.Complete, manifest?.Status);
+            Assert.NotEqual(StageStatus.Complete, Manifest.TryRead(stageDir)?.Status);
         }
 
-        var resumed = TinyRuns.Run("Pretrain", "pretrain", killed.Path, LongPretrain);
+        var resumed = TinyRuns.Run(project, assembly, killed.Path, overrides);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        Assert.Equal(StageStatus.Complete, Manifest.TryRead(Path.Combine(killed.Path, "pretrain"))!.Status);
+        Assert.Equal(StageStatus.Complete, Manifest.TryRead(stageDir)!.Status);
 
         // Same losses at the same steps as the run that was never interrupted.
-        var expected = TrainLosses(straight.Path);
-        var actual = TrainLosses(killed.Path);
+        var expected = MetricsOf(straight.Path, stage, "loss");
+        var actual = MetricsOf(killed.Path, stage, "loss");
         Assert.Equal(expected.Keys, actual.Keys);
         foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
-        using var model = ModelCheckpoint.LoadGpt(Path.Combine(killed.Path, "pretrain"), TorchSharp.torch.CPU);
+        using var model = ModelCheckpoint.LoadGpt(stageDir, TorchSharp.torch.CPU);
     }
 
     [Fact]
@@ -77,14 +81,12 @@ public sealed class CrashSafetyTests
         // The allocator and GC heap warm up over the first few hundred steps (first eval, first checkpoint);
         // after that a per-step leak would show as steady growth (leaking one batch of logits per step adds
         // ~120 MB over these 600 steps; measured here: flat at ±5%, and flat to the MB from step 1100 to 3000).
-        var rss = MetricsOf(temp.Path, "rss_mb");
+        var rss = MetricsOf(temp.Path, "pretrain", "rss_mb");
         Assert.True(rss[900] <= rss[300] * 1.10, $"RSS grew from {rss[300]:F0} MB at step 300 to {rss[900]:F0} MB at step 900");
     }
 
-    private static Dictionary<int, double> TrainLosses(string runDir) => MetricsOf(runDir, "loss");
-
-    private static Dictionary<int, double> MetricsOf(string runDir, string key) =>
-        File.ReadLines(Path.Combine(runDir, "pretrain", "metrics.jsonl"))
+    private static Dictionary<int, double> MetricsOf(string runDir, string stage, string key) =>
+        File.ReadLines(Path.Combine(runDir, stage, "metrics.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement)
             .Where(r => r.GetProperty("kind").GetString() == "train")
             .ToDictionary(r => r.GetProperty("step").GetInt32(), r => r.GetProperty(key).GetDouble());
