@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
@@ -8,11 +7,12 @@ namespace MiniLlmPipeline.Training;
 /// Process-wide libtorch thread settings, chosen once (by <see cref="Pipeline.StageCli.LoadSpec"/>,
 /// before a stage or tool touches a tensor) from measurements with <c>make bench</c> (bench/README.md):
 /// <list type="bullet">
-/// <item>Intra-op threads = the physical cores that are idle: physical cores (a second hyper-thread
-/// on a core only contends for the same FPU) minus the 1-minute load average, at least one. Every
-/// op's OpenMP region ends in a barrier, so on a busy machine one descheduled worker stalls the others:
-/// with the 2-core machine at load 12, one thread trained 4–5× faster and decoded 6–37× faster than two.
-/// On an idle machine all cores are used. <c>MINILLM_THREADS</c> overrides the choice.</item>
+/// <item>Intra-op threads = physical cores (a second hyper-thread on a core only contends for the same
+/// FPU): on the idle 2-core machine two threads trained the default model 1.8× faster than one.
+/// <c>MINILLM_THREADS</c> overrides it: on a machine other jobs keep busy, every op's OpenMP barrier
+/// waits for a descheduled worker, and one thread trained 3× faster at load 12. The count is not derived
+/// from the load average: that includes this pipeline's own previous stage, and a fixed count keeps
+/// resumed runs numerically identical.</item>
 /// <item>Decoding (<see cref="ForDecoding"/>) runs on <see cref="DecodingThreads"/> (one): its
 /// per-token ops are matrix-vector sized, too small to split across cores.</item>
 /// <item>One inter-op thread: the model runs one op at a time.</item>
@@ -35,12 +35,9 @@ public static class TorchRuntime
         catch (ExternalException) { }
     }
 
-    /// <summary><c>MINILLM_THREADS</c> when set, else the idle physical cores (at least one).</summary>
-    public static int ChooseThreads()
-    {
-        if (int.TryParse(Environment.GetEnvironmentVariable("MINILLM_THREADS"), out var fromEnv) && fromEnv > 0) return fromEnv;
-        return Math.Clamp(PhysicalCores() - (int)Math.Round(LoadAverage()), 1, PhysicalCores());
-    }
+    /// <summary><c>MINILLM_THREADS</c> when set, else the physical cores.</summary>
+    public static int ChooseThreads() =>
+        int.TryParse(Environment.GetEnvironmentVariable("MINILLM_THREADS"), out var fromEnv) && fromEnv > 0 ? fromEnv : PhysicalCores();
 
     /// <summary>Switches to <see cref="DecodingThreads"/> until disposed, then restores the previous count.</summary>
     public static IDisposable ForDecoding() => new ThreadCount(DecodingThreads);
@@ -60,15 +57,6 @@ public static class TorchRuntime
             else if (parts[0] == "core id") cores.Add((package, parts[1]));
         }
         return cores.Count > 0 ? Math.Min(cores.Count, Environment.ProcessorCount) : Environment.ProcessorCount;
-    }
-
-    /// <summary>The 1-minute load average (runnable threads of every process), 0 where /proc/loadavg is missing.</summary>
-    private static double LoadAverage()
-    {
-        const string loadavg = "/proc/loadavg";
-        if (!File.Exists(loadavg)) return 0;
-        var first = File.ReadAllText(loadavg).Split(' ')[0];
-        return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : 0;
     }
 
     private sealed class ThreadCount : IDisposable
