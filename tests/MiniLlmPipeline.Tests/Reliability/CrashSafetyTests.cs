@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 
@@ -44,8 +43,8 @@ public sealed class CrashSafetyTests
         Assert.Equal(StageStatus.Complete, Manifest.TryRead(stageDir)!.Status);
 
         // Same losses at the same steps as the run that was never interrupted.
-        var expected = MetricsOf(straight.Path, stage, "loss");
-        var actual = MetricsOf(killed.Path, stage, "loss");
+        var expected = MetricsSeries.Of(Path.Combine(straight.Path, stage), "loss");
+        var actual = MetricsSeries.Of(stageDir, "loss");
         Assert.Equal(expected.Keys, actual.Keys);
         foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
         using var model = ModelCheckpoint.LoadGpt(stageDir, TorchSharp.torch.CPU);
@@ -81,13 +80,7 @@ public sealed class CrashSafetyTests
         // The allocator and GC heap warm up over the first few hundred steps (first eval, first checkpoint);
         // after that a per-step leak would show as steady growth (leaking one batch of logits per step adds
         // ~120 MB over these 600 steps; measured here: flat at ±5%, and flat to the MB from step 1100 to 3000).
-        var rss = MetricsOf(temp.Path, "pretrain", "rss_mb");
+        var rss = MetricsSeries.Of(Path.Combine(temp.Path, "pretrain"), "rss_mb");
         Assert.True(rss[900] <= rss[300] * 1.10, $"RSS grew from {rss[300]:F0} MB at step 300 to {rss[900]:F0} MB at step 900");
     }
-
-    private static Dictionary<int, double> MetricsOf(string runDir, string stage, string key) =>
-        File.ReadLines(Path.Combine(runDir, stage, "metrics.jsonl"))
-            .Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("kind").GetString() == "train")
-            .ToDictionary(r => r.GetProperty("step").GetInt32(), r => r.GetProperty(key).GetDouble());
 }

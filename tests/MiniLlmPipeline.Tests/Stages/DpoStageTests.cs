@@ -1,7 +1,7 @@
-using System.Text.Json;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Training;
 using MiniLlmPipeline.Tests.Tokenization;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
@@ -37,11 +37,10 @@ public sealed class DpoStageTests
             Assert.InRange(metrics[key], 0, 1);
         Assert.True(double.IsFinite(metrics["val_loss"]) && double.IsFinite(metrics["val_reward_margin"]));
 
-        var train = File.ReadLines(Path.Combine(stageDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("kind").GetString() == "train").ToList();
-        Assert.Equal(Math.Log(2), train[0].GetProperty("loss").GetDouble(), 4);
-        Assert.Equal(0, train[0].GetProperty("reward_margin").GetDouble(), 4);
-        foreach (var key in new[] { "reward_accuracy", "chosen_reward", "rejected_reward" }) Assert.True(train[^1].TryGetProperty(key, out _), key);
+        var train = MetricsLog.Read(Path.Combine(stageDir, MetricsLog.FileName)).Where(r => r["kind"].GetString() == "train").ToList();
+        Assert.Equal(Math.Log(2), train[0]["loss"].GetDouble(), 4);
+        Assert.Equal(0, train[0]["reward_margin"].GetDouble(), 4);
+        foreach (var key in new[] { "reward_accuracy", "chosen_reward", "rejected_reward" }) Assert.True(train[^1].ContainsKey(key), key);
 
         // The policy now prefers the chosen responses more than the reference (the from: checkpoint) does.
         var (pairs, padId) = TinyPreferences.Training(stageDir);
@@ -109,11 +108,8 @@ public sealed class DpoStageTests
     }
 
     /// <summary>The last logged training loss at each step (a resumed run logs the steps after its checkpoint again).</summary>
-    private static Dictionary<int, double> TrainLosses(string runDir) =>
-        File.ReadLines(Path.Combine(runDir, StageNames.Dpo, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("kind").GetString() == "train")
-            .GroupBy(r => r.GetProperty("step").GetInt32())
-            .ToDictionary(g => g.Key, g => g.Last().GetProperty("loss").GetDouble());
+    private static SortedDictionary<int, double> TrainLosses(string runDir) =>
+        MetricsSeries.Of(Path.Combine(runDir, StageNames.Dpo), "loss");
 
     /// <summary>Mean over pairs of log π(chosen | prompt) − log π(rejected | prompt) under a checkpoint's language model.</summary>
     private static double MeanLogProbMargin(string checkpointDir, IReadOnlyList<PreferencePair> pairs, int padId)

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 
@@ -19,10 +18,7 @@ public sealed class PretrainStageTests
             Assert.True(File.Exists(Path.Combine(stageDir, file)), file);
         Assert.True(File.Exists(Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder, "vocab.json")));
 
-        var losses = File.ReadLines(Path.Combine(stageDir, "metrics.jsonl"))
-            .Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(r => r.GetProperty("kind").GetString() == "train")
-            .Select(r => r.GetProperty("loss").GetDouble()).ToList();
+        var losses = MetricsSeries.Of(stageDir, "loss").Values.ToList();
         Assert.True(losses[^1] < losses[0] - 0.3, $"loss went {losses[0]} → {losses[^1]}");
         Assert.True(manifest.Metrics!["val_loss"] > 0 && manifest.Metrics["mfu"] > 0);
 

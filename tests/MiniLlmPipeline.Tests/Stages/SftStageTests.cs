@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
@@ -18,10 +17,7 @@ public sealed class SftStageTests
 {
     private static Dictionary<string, double> Metrics(string stageDir) => Manifest.TryRead(stageDir)!.Metrics!.ToDictionary();
 
-    private static List<double> TrainLosses(string stageDir) => File.ReadLines(Path.Combine(stageDir, "metrics.jsonl"))
-        .Select(l => JsonDocument.Parse(l).RootElement)
-        .Where(r => r.GetProperty("kind").GetString() == "train")
-        .Select(r => r.GetProperty("loss").GetDouble()).ToList();
+    private static List<double> TrainLosses(string stageDir) => [.. MetricsSeries.Of(stageDir, "loss").Values];
 
     [Fact]
     public void Sft_WritesACheckpointAndComplianceMetrics_LowersTheLoss_AndIsSkippedWhenUpToDate()
