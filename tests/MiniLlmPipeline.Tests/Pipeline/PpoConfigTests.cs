@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Pipeline;
@@ -12,6 +13,14 @@ public sealed class PpoConfigTests
         Assert.Empty(Valid.Problems());
         Assert.Equal(12, Valid.StepsPerIteration);
         Assert.Equal(60, Valid.TotalSteps);
+    }
+
+    [Fact]
+    public void DefaultRolloutTemperature_IsTheEvaluatorsSamplingTemperature()
+    {
+        // PPO improves the tempered policy it samples from; at another temperature its gains barely show in evaluation.
+        Assert.Equal(FormComplianceEvaluator.Sampling.Temperature, Valid.Temperature);
+        Assert.Equal(new EvalConfig { Prompts = "p.parquet" }.Temperature, Valid.Temperature);
     }
 
     [Theory]
