@@ -76,7 +76,9 @@ internal sealed class DpoObjective : ITrainingObjective
         var indices = Enumerable.Range(0, ValidationPairs).ToList();
         var policy = LogProbs(_validation, indices);
         using var scope = NewDisposeScope();
-        var result = Compute(tensor(policy.Chosen), tensor(policy.Rejected), Cached(reference.Chosen, indices), Cached(reference.Rejected, indices));
+        // On the device the cached reference values live on: a CPU tensor against a CUDA one would fail on a GPU run.
+        var result = Compute(tensor(policy.Chosen, device: _device), tensor(policy.Rejected, device: _device),
+            Cached(reference.Chosen, indices), Cached(reference.Rejected, indices));
         return new Dictionary<string, double>
         {
             ["val_loss"] = result.Loss.item<float>(), ["val_reward_accuracy"] = result.RewardAccuracy.item<float>(),
