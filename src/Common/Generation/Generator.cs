@@ -28,7 +28,7 @@ public static class Generator
         var maxSeqLen = model.Config.MaxSeqLen;
         var maxNew = Math.Min(settings.MaxNewTokens, maxSeqLen - 1);
         if (prompts.Count == 0 || maxNew <= 0) return prompts.Select(_ => Array.Empty<int>()).ToList();
-        var trimmed = prompts.Select(p => p.Length > maxSeqLen - maxNew ? p[^(maxSeqLen - maxNew)..] : p).ToList();
+        var trimmed = prompts.Select(p => FitPrompt(p, maxSeqLen, settings.MaxNewTokens)).ToList();
 
         using var noGrad = torch.no_grad();
         using var threads = TorchRuntime.ForDecoding();
@@ -42,7 +42,7 @@ public static class Generator
         var finished = torch.zeros(batch, dtype: @bool, device: device); // (B)
         using var cache = useKvCache ? new KvCache(model.Config.NLayers, (int)ids.shape[1] + maxNew) : null;
 
-        var sequence = ids;
+        // With the cache the model sees only the newest token; without it, the whole sequence so far.
         var input = ids;
         var generated = new List<Tensor>();
         for (var step = 0; step < maxNew; step++)
@@ -50,17 +50,26 @@ public static class Generator
             using var stepScope = torch.NewDisposeScope();
             var hidden = model.HiddenStates(input, attentionMask: mask, cache: cache); // (B, T, C)
             var logits = model.Logits(hidden.select(1, -1));                        // (B, V)
-            var next = Sampler.Sample(logits, settings, rng).where(finished.logical_not(), pad); // (B)
-            var wasFinished = finished;
+            var active = finished.logical_not();                                     // (B) rows still decoding
+            var next = Sampler.Sample(logits, settings, rng).where(active, pad);     // (B)
             if (stopIds.Length > 0) finished = (finished | torch.isin(next, stop)).MoveToOuterDisposeScope();
-            if (mask is not null) mask = torch.cat([mask, wasFinished.logical_not().unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
-            sequence = useKvCache ? sequence : torch.cat([sequence, next.unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
-            input = useKvCache ? next.unsqueeze(1).MoveToOuterDisposeScope() : sequence;
+            if (mask is not null) mask = torch.cat([mask, active.unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
+            input = (useKvCache ? next.unsqueeze(1) : torch.cat([input, next.unsqueeze(1)], dim: 1)).MoveToOuterDisposeScope();
             generated.Add(next.MoveToOuterDisposeScope());
             // The one device→host sync per token: whether every row has stopped.
             if (stopIds.Length > 0 && finished.all().item<bool>()) break;
         }
         return Completions(torch.stack(generated, dim: 1), stopIds);
+    }
+
+    /// <summary>
+    /// The prompt as <see cref="Generate"/> feeds it: a prompt too long to leave room for
+    /// <paramref name="maxNewTokens"/> inside the context window keeps its last tokens (at least one).
+    /// </summary>
+    public static int[] FitPrompt(int[] prompt, int maxSeqLen, int maxNewTokens)
+    {
+        var room = Math.Max(1, maxSeqLen - maxNewTokens);
+        return prompt.Length <= room ? prompt : prompt[^room..];
     }
 
     private static (Tensor Ids, Tensor? Mask) LeftPad(IReadOnlyList<int[]> prompts, int padId, Device device)

@@ -35,28 +35,16 @@ public sealed class TextGenerator(Gpt model, TextTokenizer tokenizer, bool chat)
     public IReadOnlyList<string> CompleteIds(IReadOnlyList<int[]> prompts, SamplingSettings settings, torch.Generator rng, int batchSize = 16)
     {
         var texts = new List<string>(prompts.Count);
-        using var noGrad = torch.no_grad();
+        int[] stopIds = chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
         var wasTraining = model.training;
         model.eval();
         try
         {
-            for (var start = 0; start < prompts.Count; start += batchSize)
-            {
-                var batch = prompts.Skip(start).Take(batchSize).Select(p => Fit(p, settings.MaxNewTokens)).ToList();
-                foreach (var ids in Generator.Generate(model, batch, settings, StopIds, tokenizer.PadId, rng))
-                    texts.Add(tokenizer.Decode(ids.Where(id => !StopIds.Contains(id))).Trim());
-            }
+            foreach (var batch in prompts.Chunk(batchSize))
+                foreach (var ids in Generator.Generate(model, batch, settings, stopIds, tokenizer.PadId, rng))
+                    texts.Add(tokenizer.Decode(ids.Where(id => !stopIds.Contains(id))).Trim());
         }
         finally { if (wasTraining) model.train(); }
         return texts;
-    }
-
-    private int[] StopIds => chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
-
-    /// <summary>Keeps the end of a prompt too long to leave room for the answer inside the context window.</summary>
-    private int[] Fit(int[] prompt, int maxNewTokens)
-    {
-        var room = Math.Max(1, model.Config.MaxSeqLen - maxNewTokens);
-        return prompt.Length <= room ? prompt : prompt[^room..];
     }
 }

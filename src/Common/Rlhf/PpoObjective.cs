@@ -47,13 +47,9 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         _padId = padId;
         _history = new KlCoefficientHistory(klHistoryPath);
         _kl = IKlController.Create(config.KlCoef, config.KlTarget);
-        // Prompts keep their last tokens when too long to leave room for max_new_tokens (as Generator would).
-        var room = Math.Max(1, reference.Config.MaxSeqLen - config.MaxNewTokens);
-        _prompts = prompts.Select(p => p.Length > room ? p[^room..] : p).ToList();
+        // Trimmed here as Generator trims them, so the rollout batch holds exactly the prompt ids the responses followed.
+        _prompts = prompts.Select(p => Generator.FitPrompt(p, reference.Config.MaxSeqLen, config.MaxNewTokens)).ToList();
     }
-
-    /// <summary>false re-runs the whole sequence per generated token (for measuring what the KV cache saves).</summary>
-    public bool UseKvCache { get; init; } = true;
 
     private int MiniBatches => _config.RolloutBatch / _config.MiniBatch;
 
@@ -110,7 +106,7 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _model.Policy.parameters().First().device;
         var rng = new torch.Generator((ulong)SeedMix.Of(_seed, iteration), device);
-        var responses = Generator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng, UseKvCache)
+        var responses = Generator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng)
             .Select(r => r.Length == 0 ? [_padId] : r).ToList();
         var generationSeconds = clock.Elapsed.TotalSeconds;
 
@@ -121,8 +117,7 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         {
             var mask = batch.ResponseMask;
             var (p, r) = (batch.PromptLength, batch.ResponseLength);
-            var hidden = _model.Policy.HiddenStates(batch.Ids, attentionMask: batch.AttentionMask).narrow(1, p - 1, r);
-            var logits = _model.Policy.Logits(hidden) / _config.Temperature;                          // (B, R, V)
+            var logits = ResponseLogits(_model.Policy, batch.Ids, batch.AttentionMask, p, r);         // (B, R, V)
             var logProbs = TokenLogProbs.Of(logits, batch.ResponseIds);                                // (B, R)
             var entropy = Entropy.FromLogits(logits, mask).item<float>();
             var refLogProbs = ResponseLogProbs(_reference, batch.Ids, batch.AttentionMask, batch.ResponseIds, p);
@@ -190,12 +185,22 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
             return order;
         }).ToArray();
 
-    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under the sampling temperature as TRL does.</summary>
+    /// <summary>
+    /// The logits that predict each response token (B, R, V), divided by the sampling temperature as TRL does. The one
+    /// place the rollout's old log-probs and the update's new ones come from, so their ratio compares like with like.
+    /// </summary>
+    private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength)
+    {
+        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseLength); // (B, R, C)
+        return model.Logits(hidden) / _config.Temperature;
+    }
+
+    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under the sampling temperature.</summary>
     private Tensor ResponseLogProbs(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseIds.shape[1]); // (B, R, C)
-        return TokenLogProbs.Of(model.Logits(hidden) / _config.Temperature, responseIds).MoveToOuterDisposeScope();
+        return TokenLogProbs.Of(ResponseLogits(model, ids, attention, promptLength, (int)responseIds.shape[1]), responseIds)
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>V at the state before each response token (B, R): the value head read one position earlier, as TRL does.</summary>
