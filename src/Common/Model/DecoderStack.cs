@@ -32,7 +32,7 @@ public sealed class DecoderStack : nn.Module
     internal IEnumerable<TransformerBlock> Layers => layers;
 
     /// <summary>See <see cref="Gpt.HiddenStates"/>.</summary>
-    public Tensor Forward(Tensor ids, Tensor? positions, Tensor? attentionMask, KvCache? cache)
+    public Tensor Forward(Tensor ids, Tensor? attentionMask, KvCache? cache)
     {
         using var scope = torch.NewDisposeScope();
         var (b, t) = (ids.shape[0], ids.shape[1]);
@@ -42,9 +42,9 @@ public sealed class DecoderStack : nn.Module
             throw new ArgumentException($"attention mask must be (B, S) = ({b}, {s}), got ({string.Join(", ", attentionMask.shape)})");
 
         // With padding, a token's position is the number of real tokens before it.
-        if (positions is null && attentionMask is not null)
-            positions = (attentionMask.to(int64).cumsum(1) - 1).clamp_min(0).narrow(1, past, t); // (B, T)
-        var (cos, sin) = positions is null ? rotary_emb.ForRange(past, t) : rotary_emb.ForPositions(positions);
+        var (cos, sin) = attentionMask is null
+            ? rotary_emb.ForRange(past, t)
+            : rotary_emb.ForPositions((attentionMask.to(int64).cumsum(1) - 1).clamp_min(0).narrow(1, past, t)); // (B, T)
         var (mask, isCausal) = AttentionMask(attentionMask, past, t, ids.device);
 
         var x = embed_tokens.forward(ids); // (B, T, C)

@@ -38,14 +38,14 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Final-norm hidden states (B, T, C) for ids (B, T). <paramref name="positions"/> (B, T) int64
-    /// and <paramref name="attentionMask"/> (B, S) bool (true = real token, over all S = cached + T key
-    /// positions) serve left-padded batches; without a mask positions count from the cache length and
-    /// only the causal mask applies. With a mask and no positions, a token's position is the number
-    /// of real tokens before it. <paramref name="cache"/> receives this call's keys and values.
+    /// Final-norm hidden states (B, T, C) for ids (B, T). <paramref name="attentionMask"/> (B, S) bool
+    /// (true = real token, over all S = cached + T key positions) serves left-padded batches: a token's
+    /// position is then the number of real tokens before it. Without a mask positions count from the
+    /// cache length and only the causal mask applies. <paramref name="cache"/> receives this call's
+    /// keys and values.
     /// </summary>
-    public Tensor HiddenStates(Tensor ids, Tensor? positions = null, Tensor? attentionMask = null, KvCache? cache = null) =>
-        model.Forward(ids, positions, attentionMask, cache);
+    public Tensor HiddenStates(Tensor ids, Tensor? attentionMask = null, KvCache? cache = null) =>
+        model.Forward(ids, attentionMask, cache);
 
     /// <summary>
     /// hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E, always fp32: the
