@@ -11,6 +11,7 @@ public sealed class ProgressReporter
     private readonly string _stage;
     private readonly int _total;
     private ProgressTask? _task;
+    private IAnsiConsole? _console;
 
     private ProgressReporter(string stage, int total)
     {
@@ -26,6 +27,7 @@ public sealed class ProgressReporter
         var reporter = new ProgressReporter(stage, totalSteps);
         if (!IsInteractive) return body(reporter);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        reporter._console = console;
         return console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -39,21 +41,22 @@ public sealed class ProgressReporter
 
     public void Step(int step, double loss, double lr, double tokensPerSecond, bool logLine)
     {
+        var line = $"[{_stage}] step {step}/{_total} loss {loss:F4} lr {lr:G3} {tokensPerSecond:F0} tok/s";
         if (_task is not null)
         {
             _task.Value = step;
-            _task.Description = $"[{_stage}] step {step}/{_total} loss {loss:F4} lr {lr:G3} {tokensPerSecond:F0} tok/s";
+            _task.Description = line;
         }
         else if (logLine)
         {
-            Console.Error.WriteLine($"[{_stage}] step {step}/{_total} loss {loss:F4} lr {lr:G3} {tokensPerSecond:F0} tok/s");
+            Console.Error.WriteLine(line);
         }
     }
 
+    /// <summary>A log line; while the bar is live it goes through the bar's console, so the two do not interleave.</summary>
     public void Message(string message)
     {
-        if (_task is not null) AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) })
-            .MarkupLine(Markup.Escape($"[{_stage}] {message}"));
+        if (_console is not null) _console.MarkupLine(Markup.Escape($"[{_stage}] {message}"));
         else Console.Error.WriteLine($"[{_stage}] {message}");
     }
 }
