@@ -17,8 +17,7 @@ public static class ChatSequences
         var dropped = 0;
         foreach (var turns in conversations)
         {
-            var chat = ChatTemplate.Render(tokenizer, turns);
-            var sequence = new TokenizedSequence(chat.Ids, chat.LossMask);
+            var sequence = ChatTemplate.Render(tokenizer, turns);
             if (SequenceBatch.HasTrainedTargets(sequence, maxLength)) kept.Add(sequence);
             else dropped++;
         }

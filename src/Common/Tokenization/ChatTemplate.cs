@@ -19,7 +19,7 @@ public static class ChatTemplate
     /// content tokens and their closing <c>&lt;|im_end|&gt;</c> (what the model must learn to produce, including
     /// when to stop); false on system/user turns, role headers and the newline after each turn.
     /// </summary>
-    public static RenderedChat Render(TextTokenizer tokenizer, IReadOnlyList<ConversationTurn> turns)
+    public static TokenizedSequence Render(TextTokenizer tokenizer, IReadOnlyList<ConversationTurn> turns)
     {
         var ids = new List<int>();
         var mask = new List<bool>();
@@ -31,7 +31,7 @@ public static class ChatTemplate
             Append(ids, mask, [tokenizer.ImEndId], learn);
             Append(ids, mask, tokenizer.Encode("\n"), false);
         }
-        return new RenderedChat([.. ids], [.. mask]);
+        return new TokenizedSequence([.. ids], [.. mask]);
     }
 
     /// <summary>What generation is fed for a prompt: the user turn, then the assistant header to continue from.</summary>
