@@ -133,7 +133,7 @@ public sealed class SftStageTests
     public void FineTunedOnAHandfulOfExamples_AnswersItsTrainingPromptsWithTheTrainedResponses()
     {
         using var temp = new TempDir();
-        var tokenizer = TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\nsystem\n"]));
+        var tokenizer = TokenizerCorpus.ChatTokenizer;
         (string Prompt, string Response)[] pairs =
         [
             ("写一首诗", "床前明月光，疑是地上霜。"), ("春", "春眠不觉晓，处处闻啼鸟。"),
