@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
@@ -48,19 +47,8 @@ public sealed class SftStageTests
         Assert.Contains("up to date", again.StdErr);
     }
 
-    private sealed class Turn
-    {
-        [JsonPropertyName("role")] public string? Role { get; set; }
-        [JsonPropertyName("content")] public string? Content { get; set; }
-    }
-
-    private sealed class Conversation
-    {
-        [JsonPropertyName("messages")] public List<Turn>? Messages { get; set; }
-    }
-
-    private static Conversation Chat(params (string Role, string Content)[] turns) =>
-        new() { Messages = turns.Select(t => new Turn { Role = t.Role, Content = t.Content }).ToList() };
+    private static MessagesRow Chat(params (string Role, string Content)[] turns) =>
+        new() { Messages = turns.Select(t => new MessageRow { Role = t.Role, Content = t.Content }).ToList() };
 
     [Fact]
     public async Task Sft_TrainsOnAMessagesFileSwappedInWithSet_DroppingAndCountingAPromptThatFillsTheContext()
