@@ -17,6 +17,8 @@ FROM ?= pretrain
 BENCH ?=
 PROMPT ?=
 CONFIG := Release
+# The .NET artifacts layout names the output folder after the configuration in lower case (artifacts/bin/<Project>/release).
+CONFIG_DIR := $(shell echo '$(CONFIG)' | tr '[:upper:]' '[:lower:]')
 BIN := artifacts/bin
 DOTNET ?= dotnet
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
@@ -39,7 +41,7 @@ clean:
 	rm -rf artifacts runs
 
 # $(call run_stage,Project,dll,name): --force only for stages named on the command line.
-run_stage = $(DOTNET) $(BIN)/$(1)/release/$(2).dll --pipeline $(PIPELINE) \
+run_stage = $(DOTNET) $(BIN)/$(1)/$(CONFIG_DIR)/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
 	$(if $(and $(FORCE),$(filter $(3),$(MAKECMDGOALS))),--force)
 
@@ -70,7 +72,7 @@ report: build
 	$(call run_stage,Eval,eval,report) --force --set eval.publish_dir=pipelines/reports/$(basename $(notdir $(PIPELINE)))
 
 generate: build
-	$(DOTNET) $(BIN)/Generate/release/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
+	$(DOTNET) $(BIN)/Generate/$(CONFIG_DIR)/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
 		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
 
 # make bench [BENCH="--quick" | BENCH="--only pretrain"]: see bench/README.md.

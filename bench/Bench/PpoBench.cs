@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
@@ -60,15 +59,15 @@ internal static class PpoBench
         try
         {
             using var objective = new PpoObjective(model, reference, prompts, new LengthReward(), config, seed: 1, [], 0, null);
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var cpu = CpuClock.Seconds();
             var trainer = new Trainer(config, new TrainerOptions
             {
                 StageDir = dir, StateDir = Path.Combine(dir, "state"), StageName = "bench-ppo",
                 AfterStep = (step, _) =>
                 {
                     if (objective.CompletedIteration(step) is not { } summary) return;
-                    var now = Process.GetCurrentProcess().TotalProcessorTime;
-                    summaries.Add((summary, (now - cpu).TotalSeconds));
+                    var now = CpuClock.Seconds();
+                    summaries.Add((summary, now - cpu));
                     cpu = now;
                 },
             });

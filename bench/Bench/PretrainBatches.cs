@@ -37,15 +37,8 @@ internal sealed class PretrainBatches : IDisposable
     }
 
     /// <summary>Inputs (B, T) and next-token targets (B, T) of micro-batch <paramref name="index"/>.</summary>
-    public (Tensor Inputs, Tensor Targets) Batch(long index)
-    {
-        var rng = new Random(SeedMix.Of(1337, index));
-        var ids = new long[rows * (seqLen + 1)];
-        for (var b = 0; b < rows; b++)
-            file.Read(rng.NextInt64(0, file.Count - seqLen), ids.AsSpan(b * (seqLen + 1), seqLen + 1));
-        var window = torch.tensor(ids, [rows, seqLen + 1]);
-        return (window.narrow(1, 0, seqLen), window.narrow(1, 1, seqLen));
-    }
+    public (Tensor Inputs, Tensor Targets) Batch(long index) =>
+        TokenWindows.Sample(file, rows, seqLen, SeedMix.Of(1337, index), torch.CPU);
 
     public void Dispose()
     {

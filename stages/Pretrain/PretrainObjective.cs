@@ -1,7 +1,6 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Stages.Pretrain;
@@ -17,7 +16,7 @@ internal sealed class PretrainObjective(
 {
     public LossResult Loss(long microBatchIndex)
     {
-        var (inputs, targets) = Windows(train, batchSize, SeedMix.Of(seed, microBatchIndex));
+        var (inputs, targets) = TokenWindows.Sample(train, batchSize, seqLen, SeedMix.Of(seed, microBatchIndex), device);
         var logits = model.call(inputs);                                            // (B, T, V)
         var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
         return new LossResult(loss, LossResult.NoMetrics, (long)batchSize * seqLen);
@@ -30,25 +29,11 @@ internal sealed class PretrainObjective(
         for (var k = 0; k < evalBatches; k++)
         {
             // The same windows at every evaluation, so validation losses are comparable across steps.
-            var (inputs, targets) = Windows(validation, batchSize, SeedMix.Of(seed, -1 - k));
+            var (inputs, targets) = TokenWindows.Sample(validation, batchSize, seqLen, SeedMix.Of(seed, -1 - k), device);
             var logits = model.call(inputs);
             total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1)).item<float>();
         }
         var loss = total / evalBatches;
         return new Dictionary<string, double> { ["val_loss"] = loss, ["val_ppl"] = Math.Exp(loss) };
     }
-
-    /// <summary>Inputs (B, T) and next-token targets (B, T) from B random windows of T + 1 ids.</summary>
-    private (Tensor Inputs, Tensor Targets) Windows(ITokenSequence tokens, int rows, int windowSeed)
-    {
-        if (tokens.Count < seqLen + 1)
-            throw new DatasetException($"the corpus has {tokens.Count} tokens, fewer than one training window of max_seq_len + 1 = {seqLen + 1}");
-        var rng = new Random(windowSeed);
-        var ids = new long[rows * (seqLen + 1)];
-        for (var b = 0; b < rows; b++)
-            tokens.Read(rng.NextInt64(0, tokens.Count - seqLen), ids.AsSpan(b * (seqLen + 1), seqLen + 1));
-        var window = torch.tensor(ids, [rows, seqLen + 1], device: device);
-        return (window.narrow(1, 0, seqLen), window.narrow(1, 1, seqLen));
-    }
-
 }

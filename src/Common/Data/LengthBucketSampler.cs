@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Training;
+
 namespace MiniLlmPipeline.Data;
 
 /// <summary>
@@ -65,13 +67,7 @@ public sealed class LengthBucketSampler
     {
         private ulong _state = state;
 
-        private ulong Next()
-        {
-            var z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
+        private ulong Next() => SeedMix.Mix(_state += 0x9E3779B97F4A7C15UL);
 
         public void Shuffle<T>(T[] items)
         {

@@ -10,8 +10,7 @@ namespace MiniLlmPipeline.Tests.Alignment;
 
 public sealed class PreferenceCollatorTests
 {
-    private static readonly TextTokenizer Tokenizer =
-        TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\nsystem\n"]));
+    private static readonly TextTokenizer Tokenizer = TokenizerCorpus.ChatTokenizer;
 
     private static readonly PreferenceExample[] Examples =
     [

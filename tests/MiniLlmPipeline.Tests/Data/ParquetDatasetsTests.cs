@@ -74,6 +74,8 @@ public class ParquetDatasetsTests
         Assert.Equal([new ConversationTurn("user", "题"), new ConversationTurn("assistant", "诗")], example.Messages);
     }
 
+    // Written with its own row types rather than MessagesRow, so the test pins the on-disk column names
+    // (messages / role / content) independently of the reader's mapping.
     private sealed class Turn
     {
         [JsonPropertyName("role")] public string? Role { get; set; }

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
@@ -48,19 +47,8 @@ public sealed class SftStageTests
         Assert.Contains("up to date", again.StdErr);
     }
 
-    private sealed class Turn
-    {
-        [JsonPropertyName("role")] public string? Role { get; set; }
-        [JsonPropertyName("content")] public string? Content { get; set; }
-    }
-
-    private sealed class Conversation
-    {
-        [JsonPropertyName("messages")] public List<Turn>? Messages { get; set; }
-    }
-
-    private static Conversation Chat(params (string Role, string Content)[] turns) =>
-        new() { Messages = turns.Select(t => new Turn { Role = t.Role, Content = t.Content }).ToList() };
+    private static MessagesRow Chat(params (string Role, string Content)[] turns) =>
+        new() { Messages = turns.Select(t => new MessageRow { Role = t.Role, Content = t.Content }).ToList() };
 
     [Fact]
     public async Task Sft_TrainsOnAMessagesFileSwappedInWithSet_DroppingAndCountingAPromptThatFillsTheContext()
@@ -133,7 +121,7 @@ public sealed class SftStageTests
     public void FineTunedOnAHandfulOfExamples_AnswersItsTrainingPromptsWithTheTrainedResponses()
     {
         using var temp = new TempDir();
-        var tokenizer = TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\nsystem\n"]));
+        var tokenizer = TokenizerCorpus.ChatTokenizer;
         (string Prompt, string Response)[] pairs =
         [
             ("写一首诗", "床前明月光，疑是地上霜。"), ("春", "春眠不觉晓，处处闻啼鸟。"),

@@ -6,8 +6,7 @@ namespace MiniLlmPipeline.Tests.Tokenization;
 
 public sealed class ChatSequencesTests
 {
-    private static readonly TextTokenizer Tokenizer =
-        TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\nsystem\n"]));
+    private static readonly TextTokenizer Tokenizer = TokenizerCorpus.ChatTokenizer;
 
     private static ConversationTurn[] Pair(string prompt, string response) => [new("user", prompt), new("assistant", response)];
 

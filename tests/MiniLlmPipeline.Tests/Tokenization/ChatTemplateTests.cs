@@ -5,8 +5,7 @@ namespace MiniLlmPipeline.Tests.Tokenization;
 
 public sealed class ChatTemplateTests
 {
-    private static readonly TextTokenizer Tokenizer =
-        TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. TokenizerCorpus.Poems, "user\nassistant\nsystem\n"]));
+    private static readonly TextTokenizer Tokenizer = TokenizerCorpus.ChatTokenizer;
 
     private static (int[] Ids, bool[] Mask) Expected(params (string Role, string Content)[] turns)
     {

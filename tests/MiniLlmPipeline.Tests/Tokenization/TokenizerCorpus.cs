@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Tokenization;
+
 namespace MiniLlmPipeline.Tests.Tokenization;
 
 /// <summary>Small mixed corpora and awkward strings shared by the tokenizer tests.</summary>
@@ -33,4 +35,10 @@ internal static class TokenizerCorpus
         "Ġ Ċ ā literal byte-alphabet characters",
         "it's they're we've I'm you'll he'd IT'S",
     ];
+
+    /// <summary>
+    /// A small BPE tokenizer trained on <see cref="Poems"/> plus the chat role names, shared by the chat-format tests
+    /// (training it once instead of per test class; <see cref="TextTokenizer"/> is immutable and thread-safe).
+    /// </summary>
+    public static readonly TextTokenizer ChatTokenizer = TextTokenizer.FromModel(new BpeTrainer(600, 1).Train([.. Poems, "user\nassistant\nsystem\n"]));
 }
