@@ -22,6 +22,8 @@ public static class Safetensors
         [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8", [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
     };
 
+    private static readonly Dictionary<string, ScalarType> DtypesByName = DtypeNames.ToDictionary(kv => kv.Value, kv => kv.Key);
+
     /// <summary>Writes <paramref name="tensors"/> atomically, converted to <paramref name="dtype"/> when given.</summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, ScalarType? dtype = null) =>
         AtomicFile.Write(path, stream => Write(stream, tensors, dtype));
@@ -96,8 +98,8 @@ public static class Safetensors
         {
             if (entry.Name == "__metadata__") continue;
             var dtypeName = entry.Value.GetProperty("dtype").GetString();
-            var dtype = DtypeNames.FirstOrDefault(kv => kv.Value == dtypeName, new(ScalarType.ComplexFloat32, "")).Key;
-            if (dtype == ScalarType.ComplexFloat32) throw new FormatException($"tensor {entry.Name}: unsupported dtype {dtypeName}");
+            if (!DtypesByName.TryGetValue(dtypeName ?? "", out var dtype))
+                throw new FormatException($"tensor {entry.Name}: unsupported dtype {dtypeName}");
             var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             var tensor = torch.empty(shape, dtype).DetachFromDisposeScope();
