@@ -43,9 +43,8 @@ internal static class PpoRecipe
         context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
                     $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
-        var before = evalPrompts is null ? null
-            : ComplianceComparison.Measure(new TextGenerator(reference, tokenizer, chat: true), evalPrompts, config.EvalSamples, seed);
-        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
+        var before = ComplianceComparison.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
+            config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
         using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward),
@@ -80,15 +79,8 @@ internal static class PpoRecipe
         if (last is not null)
             foreach (var key in new[] { "reward_mean", "reward_model_mean", "form_score_mean", "kl", "kl_coef", "iteration_seconds", "gen_tokens_per_s" })
                 if (last.Metrics.TryGetValue(key, out var v)) metrics[key] = v;
-        if (before is not null)
-        {
-            var comparison = new ComplianceComparison(before,
-                ComplianceComparison.Measure(new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts!, config.EvalSamples, seed));
-            comparison.AddTo(metrics);
-            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "compliance.md"), comparison.ToMarkdown($"PPO form compliance ({context.Spec.Name})"));
-            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
-                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
-        }
+        ComplianceComparison.MeasureAfter(context, before, new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts,
+            config.EvalSamples, metrics, "compliance.md", $"PPO form compliance ({context.Spec.Name})");
         return metrics;
     }
 
