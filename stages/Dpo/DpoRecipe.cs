@@ -27,7 +27,8 @@ internal static class DpoRecipe
         context.Log(train.Describe(config.Data));
         var validation = config.ValData is null ? null : PreferenceCollator.Load(config.ValData, tokenizer, maxSeqLen);
         if (validation is not null) context.Log(validation.Describe(config.ValData!));
-        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var meanLength = train.Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
         context.Log($"{policy.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Pairs.Count:N0} training pairs " +
                     $"(mean {meanLength:F0} tokens per response), {config.LossType} loss, beta {config.Beta}, device {context.Device.type}");

@@ -24,7 +24,8 @@ internal static class PpoRecipe
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
         ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(rewardDir), context.Spec.Model, Path.Combine(rewardDir, ModelCheckpoint.ConfigFile));
-        var evalPrompts = config.EvalPrompts is null ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var evalPrompts = config.EvalPrompts is null ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var prompts = TrainingPrompts(context, evalPrompts);
 
         torch.manual_seed(seed);
@@ -91,7 +92,7 @@ internal static class PpoRecipe
     private static IReadOnlyList<PromptExample> TrainingPrompts(StageContext<PpoConfig> context, IReadOnlyList<PromptExample>? evalPrompts)
     {
         var all = ParquetDatasets.ReadPrompts(context.Config.Prompts);
-        var heldOut = (evalPrompts ?? []).Where(p => p.Get("form") is not null).Take(context.Config.EvalSamples).Select(p => p.Prompt).ToHashSet();
+        var heldOut = FormComplianceEvaluator.FormPrompts(evalPrompts ?? [], context.Config.EvalSamples).Select(p => p.Prompt).ToHashSet();
         var kept = all.Where(p => !heldOut.Contains(p.Prompt)).ToList();
         if (kept.Count == 0)
             throw new DatasetException($"{context.Config.Prompts}: all {all.Count} prompts are among the {heldOut.Count} held out for " +

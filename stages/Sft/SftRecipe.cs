@@ -24,7 +24,8 @@ internal static class SftRecipe
 
         var (train, dropped) = Encode(context, config.Data, tokenizer, maxLength);
         var validation = config.ValData is null ? null : Encode(context, config.ValData, tokenizer, maxLength).Sequences;
-        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var meanLength = train.Average(s => Math.Min(s.Ids.Length - 1, maxLength));
         context.Log($"{model.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Count:N0} training conversations " +
                     $"(mean {meanLength:F0} tokens), device {context.Device.type}");
