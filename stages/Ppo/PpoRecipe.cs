@@ -23,7 +23,7 @@ internal static class PpoRecipe
         var seed = context.Spec.Seed;
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
-        ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(rewardDir), context.Spec.Model, Path.Combine(rewardDir, ModelCheckpoint.ConfigFile));
+        ModelCheckpoint.ReadConfig(rewardDir, context.Spec.Model);
         var evalPrompts = config.EvalPrompts is null ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var prompts = TrainingPrompts(context, evalPrompts);
