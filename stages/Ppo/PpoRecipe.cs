@@ -59,7 +59,7 @@ internal static class PpoRecipe
             {
                 if (objective.CompletedIteration(step) is not { } summary) return;
                 last = summary;
-                log.Write(step, "ppo", summary.Metrics);
+                log.Write(step, PipelinePlots.PpoKind, summary.Metrics);
                 context.Log(Describe(summary, config.Iterations));
                 if (summary.Iteration % config.SampleEvery == 0 || summary.Iteration == config.Iterations - 1) samples.Write(summary);
             },
@@ -71,9 +71,10 @@ internal static class PpoRecipe
         ModelCheckpoint.Save(context.StageDir, model.Policy, model.Policy.Config, upstream.TokenizerDir);
         var metricsPath = Path.Combine(context.StageDir, MetricsLog.FileName);
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "reward.png"), "PPO reward per iteration", "reward",
-            ("ppo", "reward_mean", "total score"), ("ppo", "reward_model_mean", "reward model"), ("ppo", "form_score_mean", "form score"));
+            (PipelinePlots.PpoKind, PipelinePlots.PpoRewardKey, "total score"), (PipelinePlots.PpoKind, "reward_model_mean", "reward model"),
+            (PipelinePlots.PpoKind, "form_score_mean", "form score"));
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "kl.png"), "KL(policy ‖ reference) per sequence", "KL (nats)",
-            ("ppo", "kl", "KL"));
+            (PipelinePlots.PpoKind, PipelinePlots.PpoKlKey, "KL"));
 
         var metrics = result.ToMetrics();
         metrics["iterations"] = config.Iterations;
