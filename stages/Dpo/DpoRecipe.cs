@@ -27,14 +27,14 @@ internal static class DpoRecipe
         context.Log(train.Describe(config.Data));
         var validation = config.ValData is null ? null : PreferenceCollator.Load(config.ValData, tokenizer, maxSeqLen);
         if (validation is not null) context.Log(validation.Describe(config.ValData!));
-        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var meanLength = train.Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
         context.Log($"{policy.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Pairs.Count:N0} training pairs " +
                     $"(mean {meanLength:F0} tokens per response), {config.LossType} loss, beta {config.Beta}, device {context.Device.type}");
 
         var generator = new TextGenerator(policy, tokenizer, chat: true);
-        var before = prompts is null ? null : ComplianceComparison.Measure(generator, prompts, config.EvalSamples, context.Spec.Seed);
-        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
+        var before = ComplianceComparison.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
 
         var sampler = new LengthBucketSampler(train.Pairs.Select(p => p.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new DpoObjective(policy, train.Pairs, sampler, validation?.Pairs ?? [], config, tokenizer.PadId, context.Device);
@@ -57,14 +57,8 @@ internal static class DpoRecipe
         metrics["seconds_reference"] = referenceSeconds;
         if (metrics.TryGetValue("val_reward_accuracy", out var accuracy))
             context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {objective.ValidationPairs} pairs");
-        if (before is not null)
-        {
-            var comparison = new ComplianceComparison(before, ComplianceComparison.Measure(generator, prompts!, config.EvalSamples, context.Spec.Seed));
-            comparison.AddTo(metrics);
-            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.md"), comparison.ToMarkdown($"DPO samples ({context.Spec.Name})"));
-            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
-                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
-        }
+        ComplianceComparison.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
+            $"DPO samples ({context.Spec.Name})");
         return metrics;
     }
 }

@@ -44,7 +44,8 @@ internal sealed class GenerationSession(TextGenerator generator, SamplingSetting
             if (line is null) return;
             if (line.Length == 0) { history.Clear(); continue; }
             history.Add(new ConversationTurn("user", line));
-            var ids = generator.Chat ? generator.EncodeConversation(history) : generator.EncodePrompt(line);
+            // A plain model's history is only this line (cleared after every reply), so this encodes the line as-is.
+            var ids = generator.EncodeConversation(history);
             var reply = generator.CompleteIds([ids], settings, _rng)[0];
             output.WriteLine(reply);
             if (generator.Chat) history.Add(new ConversationTurn("assistant", reply));

@@ -17,7 +17,7 @@ internal sealed class PoetryReward(ScalarHeadModel rewardModel, TextTokenizer to
     : IRolloutReward
 {
     private readonly PoetryForm?[] _forms = prompts
-        .Select(p => PoetryForm.TryParse(p.Get("form"), out var form) ? form : PoetryForm.FindIn(p.Prompt)).ToArray();
+        .Select(p => PoetryForm.TryParse(p.Get(FormComplianceEvaluator.FormColumn), out var form) ? form : PoetryForm.FindIn(p.Prompt)).ToArray();
 
     public RolloutScores Score(RolloutBatch batch)
     {

@@ -23,8 +23,9 @@ internal static class PpoRecipe
         var seed = context.Spec.Seed;
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
-        ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(rewardDir), context.Spec.Model, Path.Combine(rewardDir, ModelCheckpoint.ConfigFile));
-        var evalPrompts = config.EvalPrompts is null ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        ModelCheckpoint.ReadConfig(rewardDir, context.Spec.Model);
+        var evalPrompts = config.EvalPrompts is null ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var prompts = TrainingPrompts(context, evalPrompts);
 
         torch.manual_seed(seed);
@@ -43,9 +44,8 @@ internal static class PpoRecipe
         context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
                     $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
-        var before = evalPrompts is null ? null
-            : ComplianceComparison.Measure(new TextGenerator(reference, tokenizer, chat: true), evalPrompts, config.EvalSamples, seed);
-        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
+        var before = ComplianceComparison.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
+            config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
         using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward),
@@ -59,7 +59,7 @@ internal static class PpoRecipe
             {
                 if (objective.CompletedIteration(step) is not { } summary) return;
                 last = summary;
-                log.Write(step, "ppo", summary.Metrics);
+                log.Write(step, PipelinePlots.PpoKind, summary.Metrics);
                 context.Log(Describe(summary, config.Iterations));
                 if (summary.Iteration % config.SampleEvery == 0 || summary.Iteration == config.Iterations - 1) samples.Write(summary);
             },
@@ -71,24 +71,18 @@ internal static class PpoRecipe
         ModelCheckpoint.Save(context.StageDir, model.Policy, model.Policy.Config, upstream.TokenizerDir);
         var metricsPath = Path.Combine(context.StageDir, MetricsLog.FileName);
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "reward.png"), "PPO reward per iteration", "reward",
-            ("ppo", "reward_mean", "total score"), ("ppo", "reward_model_mean", "reward model"), ("ppo", "form_score_mean", "form score"));
+            (PipelinePlots.PpoKind, PipelinePlots.PpoRewardKey, "total score"), (PipelinePlots.PpoKind, "reward_model_mean", "reward model"),
+            (PipelinePlots.PpoKind, "form_score_mean", "form score"));
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "kl.png"), "KL(policy ‖ reference) per sequence", "KL (nats)",
-            ("ppo", "kl", "KL"));
+            (PipelinePlots.PpoKind, PipelinePlots.PpoKlKey, "KL"));
 
         var metrics = result.ToMetrics();
         metrics["iterations"] = config.Iterations;
         if (last is not null)
             foreach (var key in new[] { "reward_mean", "reward_model_mean", "form_score_mean", "kl", "kl_coef", "iteration_seconds", "gen_tokens_per_s" })
                 if (last.Metrics.TryGetValue(key, out var v)) metrics[key] = v;
-        if (before is not null)
-        {
-            var comparison = new ComplianceComparison(before,
-                ComplianceComparison.Measure(new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts!, config.EvalSamples, seed));
-            comparison.AddTo(metrics);
-            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "compliance.md"), comparison.ToMarkdown($"PPO form compliance ({context.Spec.Name})"));
-            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
-                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
-        }
+        ComplianceComparison.MeasureAfter(context, before, new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts,
+            config.EvalSamples, metrics, "compliance.md", $"PPO form compliance ({context.Spec.Name})");
         return metrics;
     }
 
@@ -99,7 +93,7 @@ internal static class PpoRecipe
     private static IReadOnlyList<PromptExample> TrainingPrompts(StageContext<PpoConfig> context, IReadOnlyList<PromptExample>? evalPrompts)
     {
         var all = ParquetDatasets.ReadPrompts(context.Config.Prompts);
-        var heldOut = (evalPrompts ?? []).Where(p => p.Get("form") is not null).Take(context.Config.EvalSamples).Select(p => p.Prompt).ToHashSet();
+        var heldOut = FormComplianceEvaluator.FormPrompts(evalPrompts ?? [], context.Config.EvalSamples).Select(p => p.Prompt).ToHashSet();
         var kept = all.Where(p => !heldOut.Contains(p.Prompt)).ToList();
         if (kept.Count == 0)
             throw new DatasetException($"{context.Config.Prompts}: all {all.Count} prompts are among the {heldOut.Count} held out for " +

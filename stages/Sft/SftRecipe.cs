@@ -24,14 +24,14 @@ internal static class SftRecipe
 
         var (train, dropped) = Encode(context, config.Data, tokenizer, maxLength);
         var validation = config.ValData is null ? null : Encode(context, config.ValData, tokenizer, maxLength).Sequences;
-        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null : ParquetDatasets.ReadPrompts(config.EvalPrompts, "form");
+        var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
+            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
         var meanLength = train.Average(s => Math.Min(s.Ids.Length - 1, maxLength));
         context.Log($"{model.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Count:N0} training conversations " +
                     $"(mean {meanLength:F0} tokens), device {context.Device.type}");
 
         var generator = new TextGenerator(model, tokenizer, chat: true);
-        var before = prompts is null ? null : ComplianceComparison.Measure(generator, prompts, config.EvalSamples, context.Spec.Seed);
-        if (before is not null) context.Log($"form compliance of '{config.From}': {before.ComplianceRate:P0} (score {before.MeanScore:F2})");
+        var before = ComplianceComparison.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
 
         var sampler = new LengthBucketSampler(train.Select(s => s.Ids.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new SftObjective(model, train, sampler, validation, config.EvalBatches, tokenizer.PadId, maxLength,
@@ -44,15 +44,8 @@ internal static class SftRecipe
         var metrics = result.ToMetrics();
         metrics["train_examples"] = train.Count;
         metrics["dropped_examples"] = dropped;
-        if (before is not null)
-        {
-            var comparison = new ComplianceComparison(before,
-                ComplianceComparison.Measure(generator, prompts!, config.EvalSamples, context.Spec.Seed));
-            comparison.AddTo(metrics);
-            AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.md"), comparison.ToMarkdown($"SFT samples ({context.Spec.Name})"));
-            context.Log($"form compliance: {before.ComplianceRate:P0} before → {comparison.After.ComplianceRate:P0} after " +
-                        $"(score {before.MeanScore:F2} → {comparison.After.MeanScore:F2})");
-        }
+        ComplianceComparison.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
+            $"SFT samples ({context.Spec.Name})");
         return metrics;
     }
 

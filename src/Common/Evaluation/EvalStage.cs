@@ -145,7 +145,7 @@ public static class EvalStage
     private static Dictionary<string, string> Settings(PipelineSpec spec, EvalConfig config, HeldOutData data, SamplingSettings sampling,
         bool rewardModel)
     {
-        var formPrompts = Math.Min(config.Samples, data.Prompts.Count(p => p.Get(FormComplianceEvaluator.FormColumn) is not null));
+        var formPrompts = FormComplianceEvaluator.FormPrompts(data.Prompts, config.Samples).Count;
         return new Dictionary<string, string>
         {
             ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),

@@ -19,6 +19,13 @@ public static class FormComplianceEvaluator
     public static readonly SamplingSettings Sampling = new() { MaxNewTokens = 96, Temperature = 0.7, TopP = 0.9 };
 
     /// <summary>
+    /// The prompts <see cref="Evaluate"/> answers: the first <paramref name="samples"/> that name a form. PPO holds
+    /// these out of its rollouts, so the rule lives here once.
+    /// </summary>
+    public static IReadOnlyList<PromptExample> FormPrompts(IReadOnlyList<PromptExample> prompts, int samples) =>
+        prompts.Where(p => p.Get(FormColumn) is not null).Take(samples).ToList();
+
+    /// <summary>
     /// Answers the first <paramref name="samples"/> prompts that name a form and grades them; an empty
     /// report when no prompt names one. The same seed and <paramref name="batchSize"/> give the same answers;
     /// larger batches are faster on a CPU, where each decoding step's fixed cost dominates.
@@ -26,7 +33,7 @@ public static class FormComplianceEvaluator
     public static FormComplianceReport Evaluate(TextGenerator generator, IReadOnlyList<PromptExample> prompts, int samples, int seed,
         SamplingSettings? sampling = null, int batchSize = 16)
     {
-        var chosen = prompts.Where(p => p.Get(FormColumn) is not null).Take(samples).ToList();
+        var chosen = FormPrompts(prompts, samples);
         if (chosen.Count == 0) return FormComplianceReport.Empty;
         var responses = generator.Complete(chosen.Select(p => p.Prompt).ToList(), sampling ?? Sampling, new torch.Generator((ulong)seed), batchSize);
         var answers = chosen.Zip(responses, (p, r) => new FormAnswer(p.Prompt, p.Get(FormColumn)!, r, PoetryFormChecker.Check(p.Get(FormColumn)!, r))).ToList();

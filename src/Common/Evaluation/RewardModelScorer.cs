@@ -18,7 +18,7 @@ public sealed class RewardModelScorer(ScalarHeadModel model, TextTokenizer token
     /// <summary>A reward-model checkpoint (its score head required), checked against the spec's <c>model:</c> block first.</summary>
     public static RewardModelScorer Load(string checkpointDir, ModelSpec spec, torch.Device device)
     {
-        ModelCheckpoint.EnsureMatches(ModelCheckpoint.ReadConfig(checkpointDir), spec, Path.Combine(checkpointDir, ModelCheckpoint.ConfigFile));
+        ModelCheckpoint.ReadConfig(checkpointDir, spec);
         return new(ModelCheckpoint.LoadScalarHead(checkpointDir, device, headRequired: true),
             TextTokenizer.Load(Path.Combine(checkpointDir, ModelCheckpoint.TokenizerFolder)));
     }

@@ -88,6 +88,17 @@ public static class ModelCheckpoint
         }
     }
 
+    /// <summary>
+    /// The config of a checkpoint a stage reads, checked against the spec's <c>model:</c> block before any weight is
+    /// loaded (<see cref="EnsureMatches"/>, which names the config file).
+    /// </summary>
+    public static GptConfig ReadConfig(string stageDir, ModelSpec expected)
+    {
+        var config = ReadConfig(stageDir);
+        EnsureMatches(config, expected, Path.Combine(stageDir, ConfigFile));
+        return config;
+    }
+
     /// <summary>A checkpoint whose shape differs from the spec's <c>model:</c> block cannot be loaded into it.</summary>
     public static void EnsureMatches(GptConfig checkpoint, ModelSpec spec, string configPath)
     {

@@ -12,8 +12,7 @@ public sealed record UpstreamModel(Gpt Model, TextTokenizer Tokenizer, string To
 {
     public static UpstreamModel Load(string stageDir, ModelSpec spec, Device device)
     {
-        var config = ModelCheckpoint.ReadConfig(stageDir);
-        ModelCheckpoint.EnsureMatches(config, spec, Path.Combine(stageDir, ModelCheckpoint.ConfigFile));
+        var config = ModelCheckpoint.ReadConfig(stageDir, spec);
         var tokenizerDir = Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder);
         if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: the checkpoint's tokenizer folder is missing");
         var tokenizer = TextTokenizer.Load(tokenizerDir);

@@ -133,7 +133,7 @@ public static class StageCli
         };
         running.Write(stageDir);
         var clock = Stopwatch.StartNew();
-        var context = new StageContext<TConfig>(spec, specFile, stage.Name, config, device, resume);
+        var context = new StageContext<TConfig>(spec, stage.Name, config, device, resume);
         try
         {
             var metrics = stage.Execute(context);

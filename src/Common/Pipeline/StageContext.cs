@@ -5,11 +5,10 @@ namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>Everything a stage's body needs: its validated config, its folders, device and upstream checkpoints.</summary>
 public sealed class StageContext<TConfig>(
-    PipelineSpec spec, string specFile, string stage, TConfig config, torch.Device device, bool resume)
+    PipelineSpec spec, string stage, TConfig config, torch.Device device, bool resume)
     where TConfig : class
 {
     public PipelineSpec Spec { get; } = spec;
-    public string SpecFile { get; } = specFile;
     public string Stage { get; } = stage;
     public TConfig Config { get; } = config;
     public torch.Device Device { get; } = device;

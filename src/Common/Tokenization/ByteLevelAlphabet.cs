@@ -9,25 +9,6 @@ namespace MiniLlmPipeline.Tokenization;
 internal static class ByteLevelAlphabet
 {
     public static readonly char[] ByteToChar = Build();
-    private static readonly Dictionary<char, byte> CharToByte =
-        Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
-
-    public static string Encode(ReadOnlySpan<byte> bytes)
-    {
-        var chars = new char[bytes.Length];
-        for (var i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
-        return new string(chars);
-    }
-
-    public static bool TryDecode(string token, List<byte> bytes)
-    {
-        foreach (var c in token)
-        {
-            if (!CharToByte.TryGetValue(c, out var b)) return false;
-            bytes.Add(b);
-        }
-        return true;
-    }
 
     private static char[] Build()
     {

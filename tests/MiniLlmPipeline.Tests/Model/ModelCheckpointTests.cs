@@ -86,6 +86,25 @@ public class ModelCheckpointTests
     }
 
     [Fact]
+    public void ReadConfig_AgainstSpec_ReturnsTheConfig_OrNamesTheConfigFileAndTheField()
+    {
+        using var dir = new TempDir();
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Create();
+        ModelCheckpoint.Save(dir.Path, model, model.Config, tokenizerDir: null);
+        var c = model.Config;
+        var spec = new ModelSpec
+        {
+            DModel = c.DModel, NLayers = c.NLayers, NHeads = c.NHeads, NKvHeads = c.NKvHeads, FfnHidden = c.FfnHidden,
+            MaxSeqLen = c.MaxSeqLen, RopeTheta = c.RopeTheta,
+        };
+
+        Assert.Equal(c, ModelCheckpoint.ReadConfig(dir.Path, spec));
+        var error = Assert.Throws<StageInputException>(() => ModelCheckpoint.ReadConfig(dir.Path, spec with { NLayers = c.NLayers + 1 }));
+        Assert.Equal($"{dir.File("config.json")}: num_hidden_layers is {c.NLayers} but the spec's model.n_layers is {c.NLayers + 1}", error.Message);
+    }
+
+    [Fact]
     public void LoadGpt_WithoutConfig_IsAStageInputError()
     {
         using var dir = new TempDir();
