@@ -38,6 +38,9 @@ public sealed record Manifest
         AtomicFile.WriteAllText(Path.Combine(stageDir, FileName), JsonSerializer.Serialize(this, JsonDefaults.Options));
 
     public bool IsUpToDateWith(string specHash, IReadOnlyDictionary<string, string> inputs) =>
-        Status == StageStatus.Complete && SpecHash == specHash
-        && Inputs.Count == inputs.Count && inputs.All(kv => Inputs.TryGetValue(kv.Key, out var h) && h == kv.Value);
+        Status == StageStatus.Complete && IsRunOf(specHash, inputs);
+
+    /// <summary>Whether this manifest belongs to a run of the same spec and the same input contents (complete or not).</summary>
+    public bool IsRunOf(string specHash, IReadOnlyDictionary<string, string> inputs) =>
+        SpecHash == specHash && Inputs.Count == inputs.Count && inputs.All(kv => Inputs.TryGetValue(kv.Key, out var h) && h == kv.Value);
 }

@@ -121,7 +121,7 @@ public static class StageCli
         // Resume only a run of the same spec and inputs that did not finish; anything else starts clean,
         // so no output of an older run survives next to a new manifest.
         var resume = allowResume && previous is not null && previous.Status != StageStatus.Complete
-            && previous.SpecHash == specHash && previous.Inputs.SequenceEqual(inputs);
+            && previous.IsRunOf(specHash, inputs);
         ClearStageDir(stageDir, keepState: resume);
 
         var device = DeviceSelector.Resolve(spec.Device);
