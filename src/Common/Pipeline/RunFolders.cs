@@ -3,6 +3,9 @@ namespace MiniLlmPipeline.Pipeline;
 /// <summary>Where a pipeline's artifacts live: runs/&lt;pipeline&gt;/&lt;stage&gt;/ unless the spec sets run_dir.</summary>
 public static class RunFolders
 {
+    /// <summary>A stage folder's subfolder for the trainer's resumable state (not an export of the stage).</summary>
+    public const string StateFolder = "state";
+
     public static string PipelineDir(PipelineSpec spec) => spec.RunDir ?? Path.Combine("runs", spec.Name);
 
     public static string StageDir(PipelineSpec spec, string stage) => Path.Combine(PipelineDir(spec), stage);

@@ -165,8 +165,9 @@ public static class StageCli
         foreach (var entry in Directory.EnumerateFileSystemEntries(stageDir))
         {
             var name = Path.GetFileName(entry);
-            if (name == ".lock") continue;
-            if (keepState && (name.StartsWith("state", StringComparison.Ordinal) || name == "metrics.jsonl")) continue;
+            if (name == StageLock.FileName) continue;
+            // The trainer's state/ folder, its state.tmp-* staging folders, and the log the resumed run appends to.
+            if (keepState && (name.StartsWith(RunFolders.StateFolder, StringComparison.Ordinal) || name == MetricsLog.FileName)) continue;
             if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
             else File.Delete(entry);
         }
@@ -175,10 +176,10 @@ public static class StageCli
     /// <summary>Hash over the exported files (not state, logs or plots), so downstream stages notice a retrained upstream.</summary>
     private static string OutputFingerprint(string stageDir)
     {
-        string[] skipped = [Manifest.FileName, ".lock", "metrics.jsonl"];
+        string[] skipped = [Manifest.FileName, StageLock.FileName, MetricsLog.FileName];
         var files = Directory.EnumerateFiles(stageDir, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(stageDir, f))
-            .Where(f => !skipped.Contains(f) && !f.StartsWith("state", StringComparison.Ordinal) && !f.EndsWith(".png", StringComparison.Ordinal))
+            .Where(f => !skipped.Contains(f) && !f.StartsWith(RunFolders.StateFolder, StringComparison.Ordinal) && !f.EndsWith(".png", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
         return ContentHash.OfText(string.Join("\n", files.Select(f => $"{f}:{ContentHash.OfFile(Path.Combine(stageDir, f))}")));
     }

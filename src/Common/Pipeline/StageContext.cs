@@ -17,7 +17,7 @@ public sealed class StageContext<TConfig>(
 
     public string PipelineDir => RunFolders.PipelineDir(Spec);
     public string StageDir => RunFolders.StageDir(Spec, Stage);
-    public string StateDir => Path.Combine(StageDir, "state");
+    public string StateDir => Path.Combine(StageDir, RunFolders.StateFolder);
     public string TensorBoardDir => Path.Combine(PipelineDir, "tb", Stage);
 
     /// <summary>The folder of a completed upstream stage; throws a clear error when it never completed.</summary>

@@ -9,12 +9,14 @@ public sealed class StageLock : IDisposable
 {
     private readonly FileStream _stream;
 
+    public const string FileName = ".lock";
+
     private StageLock(FileStream stream) => _stream = stream;
 
     public static StageLock Acquire(string stageDir, string stage)
     {
         Directory.CreateDirectory(stageDir);
-        var path = Path.Combine(stageDir, ".lock");
+        var path = Path.Combine(stageDir, FileName);
         try
         {
             var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
