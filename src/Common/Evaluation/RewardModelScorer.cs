@@ -2,6 +2,7 @@ using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
+using MiniLlmPipeline.Training;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Evaluation;
@@ -36,29 +37,23 @@ public sealed class RewardModelScorer(ScalarHeadModel model, TextTokenizer token
     public double[] Score(IReadOnlyList<(string Prompt, string Response)> pairs, int batchSize = 16)
     {
         var scores = new double[pairs.Count];
-        var wasTraining = model.training;
-        model.eval();
-        using var noGrad = torch.no_grad();
-        try
+        using var inference = InferenceMode.Enter(model);
+        var device = model.parameters().First().device;
+        for (var first = 0; first < pairs.Count; first += batchSize)
         {
-            var device = model.parameters().First().device;
-            for (var first = 0; first < pairs.Count; first += batchSize)
-            {
-                using var scope = torch.NewDisposeScope();
-                var batch = pairs.Skip(first).Take(batchSize).Select(p => Encode(p.Prompt, p.Response)).ToList();
-                var length = batch.Max(b => b.Length);
-                // Right-padded: causal attention means pads after a row's last token never affect its score.
-                var ids = new long[batch.Count * length];
-                Array.Fill(ids, tokenizer.PadId);
-                for (var r = 0; r < batch.Count; r++)
-                    for (var t = 0; t < batch[r].Length; t++) ids[r * length + t] = batch[r][t];
-                var all = model.Scores(torch.tensor(ids, [batch.Count, length], device: device)); // (B, T)
-                var last = torch.tensor(batch.Select(b => (long)b.Length - 1).ToArray(), device: device);
-                var picked = all.gather(1, last.unsqueeze(1)).squeeze(1).to(torch.float64).cpu().data<double>().ToArray();
-                picked.CopyTo(scores, first);
-            }
+            using var scope = torch.NewDisposeScope();
+            var batch = pairs.Skip(first).Take(batchSize).Select(p => Encode(p.Prompt, p.Response)).ToList();
+            var length = batch.Max(b => b.Length);
+            // Right-padded: causal attention means pads after a row's last token never affect its score.
+            var ids = new long[batch.Count * length];
+            Array.Fill(ids, tokenizer.PadId);
+            for (var r = 0; r < batch.Count; r++)
+                for (var t = 0; t < batch[r].Length; t++) ids[r * length + t] = batch[r][t];
+            var all = model.Scores(torch.tensor(ids, [batch.Count, length], device: device)); // (B, T)
+            var last = torch.tensor(batch.Select(b => (long)b.Length - 1).ToArray(), device: device);
+            var picked = all.gather(1, last.unsqueeze(1)).squeeze(1).to(torch.float64).cpu().data<double>().ToArray();
+            picked.CopyTo(scores, first);
         }
-        finally { if (wasTraining) model.train(); }
         return scores;
     }
 

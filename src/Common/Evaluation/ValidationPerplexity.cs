@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Training;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Evaluation;
@@ -20,33 +21,27 @@ public static class ValidationPerplexity
         var device = model.parameters().First().device;
 
         double totalLoss = 0;
-        var wasTraining = model.training;
-        model.eval();
-        using var noGrad = torch.no_grad();
-        try
+        using var inference = InferenceMode.Enter(model);
+        for (var first = 0; first < windows; first += batchSize)
         {
-            for (var first = 0; first < windows; first += batchSize)
+            using var scope = torch.NewDisposeScope();
+            var rows = Math.Min(batchSize, windows - first);
+            var inputs = new long[rows * length];
+            var targets = new long[rows * length];
+            for (var r = 0; r < rows; r++)
             {
-                using var scope = torch.NewDisposeScope();
-                var rows = Math.Min(batchSize, windows - first);
-                var inputs = new long[rows * length];
-                var targets = new long[rows * length];
-                for (var r = 0; r < rows; r++)
+                var start = (first + r) * length;
+                for (var t = 0; t < length; t++)
                 {
-                    var start = (first + r) * length;
-                    for (var t = 0; t < length; t++)
-                    {
-                        inputs[r * length + t] = ids[start + t];
-                        targets[r * length + t] = ids[start + t + 1];
-                    }
+                    inputs[r * length + t] = ids[start + t];
+                    targets[r * length + t] = ids[start + t + 1];
                 }
-                var logits = model.forward(torch.tensor(inputs, [rows, length], device: device)); // (B, T, V)
-                var loss = torch.nn.functional.cross_entropy(
-                    logits.reshape(-1, logits.shape[^1]), torch.tensor(targets, device: device), reduction: torch.nn.Reduction.Sum);
-                totalLoss += loss.to(torch.float64).item<double>();
             }
+            var logits = model.forward(torch.tensor(inputs, [rows, length], device: device)); // (B, T, V)
+            var loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[^1]), torch.tensor(targets, device: device), reduction: torch.nn.Reduction.Sum);
+            totalLoss += loss.to(torch.float64).item<double>();
         }
-        finally { if (wasTraining) model.train(); }
         return Math.Exp(totalLoss / ((double)windows * length));
     }
 }

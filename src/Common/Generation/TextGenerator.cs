@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Tokenization;
+using MiniLlmPipeline.Training;
 using TorchSharp;
 using Generator = MiniLlmPipeline.Generation.Generator;
 
@@ -36,15 +37,10 @@ public sealed class TextGenerator(Gpt model, TextTokenizer tokenizer, bool chat)
     {
         var texts = new List<string>(prompts.Count);
         int[] stopIds = chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            foreach (var batch in prompts.Chunk(batchSize))
-                foreach (var ids in Generator.Generate(model, batch, settings, stopIds, tokenizer.PadId, rng))
-                    texts.Add(tokenizer.Decode(ids.Where(id => !stopIds.Contains(id))).Trim());
-        }
-        finally { if (wasTraining) model.train(); }
+        using var inference = InferenceMode.Enter(model);
+        foreach (var batch in prompts.Chunk(batchSize))
+            foreach (var ids in Generator.Generate(model, batch, settings, stopIds, tokenizer.PadId, rng))
+                texts.Add(tokenizer.Decode(ids.Where(id => !stopIds.Contains(id))).Trim());
         return texts;
     }
 }

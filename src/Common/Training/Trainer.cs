@@ -136,13 +136,8 @@ public sealed class Trainer(TrainingConfig config, TrainerOptions options)
 
     private static IReadOnlyDictionary<string, double> RunEvaluation(nn.Module model, ITrainingObjective objective)
     {
-        model.eval();
-        try
-        {
-            using var noGrad = torch.no_grad();
-            using var scope = torch.NewDisposeScope();
-            return objective.Evaluate();
-        }
-        finally { model.train(); }
+        using var inference = InferenceMode.Enter(model);
+        using var scope = torch.NewDisposeScope();
+        return objective.Evaluate();
     }
 }
