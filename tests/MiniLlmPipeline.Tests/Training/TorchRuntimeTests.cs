@@ -3,15 +3,23 @@ using TorchSharp;
 
 namespace MiniLlmPipeline.Tests.Training;
 
+[Collection(ThreadCountChangingTests.Name)]
 public class TorchRuntimeTests
 {
     [Fact]
     public void ForDecoding_UsesTheDecodingThreadCount_ThenRestoresThePreviousOne()
     {
-        var before = torch.get_num_threads();
-        using (TorchRuntime.ForDecoding())
-            Assert.Equal(TorchRuntime.DecodingThreads, torch.get_num_threads());
-        Assert.Equal(before, torch.get_num_threads());
+        var testThreads = torch.get_num_threads();
+        // Start from a count other than the decoding one, so the switch and the restore are both visible.
+        torch.set_num_threads(TorchRuntime.DecodingThreads + 1);
+        try
+        {
+            var before = torch.get_num_threads();
+            using (TorchRuntime.ForDecoding())
+                Assert.Equal(TorchRuntime.DecodingThreads, torch.get_num_threads());
+            Assert.Equal(before, torch.get_num_threads());
+        }
+        finally { torch.set_num_threads(testThreads); }
     }
 
     [Fact]
