@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tests.Model;
 using MiniLlmPipeline.Training;
 using MiniLlmPipeline.Tests.Tokenization;
 using MiniLlmPipeline.Tokenization;
@@ -62,7 +63,7 @@ public sealed class DpoStageTests
         var pairs = PreferenceCollator.Render(tokenizer,
             [new("写一首诗", "床前明月光", "疑是地上霜"), new("续写", "白日依山尽，黄河入海流。", "黄河入海流")], 128).Pairs;
         torch.manual_seed(11);
-        using var policy = new Gpt(new GptConfig(tokenizer.VocabSize, 32, 2, 4, 2, 64, 128, 10000));
+        using var policy = new Gpt(TinyModels.Config with { VocabSize = tokenizer.VocabSize, MaxSeqLen = 128 });
         var reference = PreferenceCollator.Map(pairs, [0, 1], 2, tokenizer.PadId, CPU, b => b.ResponseLogProbs(policy.call(b.InputIds)));
 
         using var batch = PreferenceCollator.Collate(pairs, tokenizer.PadId);
