@@ -52,6 +52,7 @@ public sealed class BadInputTests
         using var temp = new TempDir();
         var result = Tokenize(temp, temp.File("nowhere.parquet"));
         AssertRejected(result, temp, "tokenize", "stages.tokenize.data", "not found");
+        Assert.Contains("nowhere.parquet", result.StdErr);   // and the file it looked for
     }
 
     [Fact]
