@@ -51,8 +51,7 @@ public sealed class DpoStageTests
         Assert.True(policyMargin > referenceMargin + 0.5, $"log π(y_c) − log π(y_r): reference {referenceMargin:F3}, policy {policyMargin:F3}");
 
         var again = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
-        Assert.Equal(0, again.ExitCode);
-        Assert.Contains("up to date", again.StdErr);
+        StageAssert.UpToDate(again);
     }
 
     [Fact]

@@ -44,7 +44,6 @@ public sealed class TokenizeStageTests
         }
 
         var second = TinyRuns.Run("Tokenize", "tokenize", runDir, args);
-        Assert.True(second.ExitCode == 0, second.ToString());
-        Assert.Contains("up to date", second.StdErr);
+        StageAssert.UpToDate(second);
     }
 }
