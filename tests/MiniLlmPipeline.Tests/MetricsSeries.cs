@@ -14,4 +14,16 @@ public static class MetricsSeries
                 series[record["step"].GetInt32()] = value.GetDouble();
         return series;
     }
+
+    /// <summary>
+    /// Asserts two runs of a stage logged training losses at the same steps, equal to 1e-4 (e.g. a killed-and-resumed
+    /// run against one that was never interrupted; the last value logged at each step counts).
+    /// </summary>
+    public static void AssertSameLosses(string expectedStageDir, string actualStageDir)
+    {
+        var expected = Of(expectedStageDir, "loss");
+        var actual = Of(actualStageDir, "loss");
+        Assert.Equal(expected.Keys, actual.Keys);
+        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+    }
 }

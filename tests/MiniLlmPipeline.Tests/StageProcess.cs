@@ -44,6 +44,16 @@ public static class StageProcess
 
         public Process Process => process;
 
+        /// <summary>
+        /// Polls until <paramref name="path"/> exists, the process has exited, or <paramref name="timeoutSeconds"/> pass
+        /// (callers then check which, e.g. that the process is still running before killing it).
+        /// </summary>
+        public void WaitForFile(string path, int timeoutSeconds = 120)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+            while (!File.Exists(path) && !process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        }
+
         public Result Wait(int timeoutSeconds = 300)
         {
             if (!process.WaitForExit(timeoutSeconds * 1000))

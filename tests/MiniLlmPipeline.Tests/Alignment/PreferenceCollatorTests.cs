@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Tests.Model;
 using MiniLlmPipeline.Tests.Tokenization;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
@@ -134,11 +135,5 @@ public sealed class PreferenceCollatorTests
         Assert.NotEqual(values.Chosen[1], values.Rejected[1]);
     }
 
-    private static Gpt Model()
-    {
-        torch.manual_seed(3);
-        var model = new Gpt(new GptConfig(Tokenizer.VocabSize, DModel: 32, NLayers: 2, NHeads: 4, NKvHeads: 2, FfnHidden: 64, MaxSeqLen: 128, RopeTheta: 10000));
-        model.eval();
-        return model;
-    }
+    private static Gpt Model() => TinyModels.Create(seed: 3, TinyModels.Config with { VocabSize = Tokenizer.VocabSize, MaxSeqLen = 128 });
 }

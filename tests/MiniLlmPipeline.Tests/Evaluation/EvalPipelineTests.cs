@@ -34,7 +34,7 @@ public sealed class EvalPipelineTests
         Assert.True(File.Exists(Path.Combine(temp.Path, PipelinePlots.LossFile)));
 
         var again = TinyRuns.Run("Eval", "eval", temp.Path);
-        Assert.Contains("up to date", again.StdErr);
+        StageAssert.UpToDate(again);
         Assert.Contains($"report: {reportPath}", again.StdOut);
 
         var first = File.ReadAllText(Path.Combine(temp.Path, PipelineReport.JsonFile));

@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tests.Model;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
 
@@ -46,7 +47,7 @@ public sealed class EvalStageTests
             var tokenizerDir = Path.Combine(runDir, "tokenizer-src");
             BpeModel.BytesOnly().Save(tokenizerDir);
             torch.manual_seed(seed);
-            var config = new GptConfig(BpeModel.BytesOnly().VocabSize, 32, 2, 4, 2, 64, 64, 10000);
+            var config = TinyModels.Config with { VocabSize = BpeModel.BytesOnly().VocabSize, MaxSeqLen = 64 };
             using var gpt = new Gpt(config);
             using var head = scalarHead ? new ScalarHeadModel(gpt) : null;
             ModelCheckpoint.Save(dir, head is null ? gpt : head, config, tokenizerDir);

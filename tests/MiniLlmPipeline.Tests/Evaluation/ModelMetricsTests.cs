@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Tests.Model;
 using MiniLlmPipeline.Tokenization;
 using TorchSharp;
 
@@ -8,8 +9,7 @@ namespace MiniLlmPipeline.Tests.Evaluation;
 
 public sealed class ModelMetricsTests
 {
-    private static readonly GptConfig Config = new(
-        VocabSize: BpeModel.BytesOnly().VocabSize, DModel: 32, NLayers: 2, NHeads: 4, NKvHeads: 2, FfnHidden: 64, MaxSeqLen: 16, RopeTheta: 10000);
+    private static readonly GptConfig Config = TinyModels.Config with { VocabSize = BpeModel.BytesOnly().VocabSize, MaxSeqLen = 16 };
 
     [Fact]
     public void ValidationPerplexity_OfAModelWithUniformPredictions_IsTheVocabularySize()

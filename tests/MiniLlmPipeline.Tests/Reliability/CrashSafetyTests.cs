@@ -30,8 +30,7 @@ public sealed class CrashSafetyTests
         {
             var running = TinyRuns.Start(project, assembly, killed.Path, overrides);
             // Wait for at least one checkpoint, then kill at a random moment after it (possibly mid-write).
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            running.WaitForFile(stateFile);
             Thread.Sleep(rng.Next(0, 400));
             if (running.Process.HasExited) break;
             running.Kill();
@@ -43,10 +42,7 @@ public sealed class CrashSafetyTests
         Assert.Equal(StageStatus.Complete, Manifest.TryRead(stageDir)!.Status);
 
         // Same losses at the same steps as the run that was never interrupted.
-        var expected = MetricsSeries.Of(Path.Combine(straight.Path, stage), "loss");
-        var actual = MetricsSeries.Of(stageDir, "loss");
-        Assert.Equal(expected.Keys, actual.Keys);
-        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+        MetricsSeries.AssertSameLosses(Path.Combine(straight.Path, stage), stageDir);
         using var model = ModelCheckpoint.LoadGpt(stageDir, TorchSharp.torch.CPU);
     }
 
@@ -59,11 +55,9 @@ public sealed class CrashSafetyTests
         try
         {
             var manifestPath = Path.Combine(temp.Path, "pretrain", Manifest.FileName);
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!File.Exists(manifestPath) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            first.WaitForFile(manifestPath, timeoutSeconds: 60);
             var second = TinyRuns.Run("Pretrain", "pretrain", temp.Path, "--set", "pretrain.steps=100000");
-            Assert.Equal(1, second.ExitCode);
-            Assert.Contains("already running", second.StdErr);
+            StageAssert.FailedClearly(second, "already running");
         }
         finally { first.Kill(); }
     }

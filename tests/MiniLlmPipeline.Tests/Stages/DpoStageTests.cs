@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tests.Model;
 using MiniLlmPipeline.Training;
 using MiniLlmPipeline.Tests.Tokenization;
 using MiniLlmPipeline.Tokenization;
@@ -50,8 +51,7 @@ public sealed class DpoStageTests
         Assert.True(policyMargin > referenceMargin + 0.5, $"log π(y_c) − log π(y_r): reference {referenceMargin:F3}, policy {policyMargin:F3}");
 
         var again = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
-        Assert.Equal(0, again.ExitCode);
-        Assert.Contains("up to date", again.StdErr);
+        StageAssert.UpToDate(again);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class DpoStageTests
         var pairs = PreferenceCollator.Render(tokenizer,
             [new("写一首诗", "床前明月光", "疑是地上霜"), new("续写", "白日依山尽，黄河入海流。", "黄河入海流")], 128).Pairs;
         torch.manual_seed(11);
-        using var policy = new Gpt(new GptConfig(tokenizer.VocabSize, 32, 2, 4, 2, 64, 128, 10000));
+        using var policy = new Gpt(TinyModels.Config with { VocabSize = tokenizer.VocabSize, MaxSeqLen = 128 });
         var reference = PreferenceCollator.Map(pairs, [0, 1], 2, tokenizer.PadId, CPU, b => b.ResponseLogProbs(policy.call(b.InputIds)));
 
         using var batch = PreferenceCollator.Collate(pairs, tokenizer.PadId);
@@ -92,8 +92,7 @@ public sealed class DpoStageTests
         TinyRuns.CopyUpTo("sft", killed.Path);
         var running = TinyRuns.Start("Dpo", "dpo", killed.Path, overrides);
         var stateFile = Path.Combine(killed.Path, StageNames.Dpo, "state", "trainer.json");
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!File.Exists(stateFile) && !running.Process.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        running.WaitForFile(stateFile);
         Assert.False(running.Process.HasExited, "the run finished before it could be killed");
         running.Kill();
 
@@ -101,15 +100,8 @@ public sealed class DpoStageTests
         var resumed = TinyRuns.Run("Dpo", "dpo", killed.Path, overrides);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains("resuming from step", resumed.StdErr);
-        var expected = TrainLosses(straight.Path);
-        var actual = TrainLosses(killed.Path);
-        Assert.Equal(expected.Keys, actual.Keys);
-        foreach (var (step, loss) in expected) Assert.True(Math.Abs(loss - actual[step]) < 1e-4, $"step {step}: {loss} vs {actual[step]}");
+        MetricsSeries.AssertSameLosses(Path.Combine(straight.Path, StageNames.Dpo), Path.Combine(killed.Path, StageNames.Dpo));
     }
-
-    /// <summary>The last logged training loss at each step (a resumed run logs the steps after its checkpoint again).</summary>
-    private static SortedDictionary<int, double> TrainLosses(string runDir) =>
-        MetricsSeries.Of(Path.Combine(runDir, StageNames.Dpo), "loss");
 
     /// <summary>Mean over pairs of log π(chosen | prompt) − log π(rejected | prompt) under a checkpoint's language model.</summary>
     private static double MeanLogProbMargin(string checkpointDir, IReadOnlyList<PreferencePair> pairs, int padId)

@@ -35,8 +35,7 @@ public sealed class PpoStageTests
         Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, StageNames.Sft)), policy.Config);
 
         var again = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.reward.form=0.5");
-        Assert.Equal(0, again.ExitCode);
-        Assert.Contains("up to date", again.StdErr);
+        StageAssert.UpToDate(again);
     }
 
     [Fact]
@@ -45,8 +44,6 @@ public sealed class PpoStageTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("sft", temp.Path);
         var result = TinyRuns.Run("Ppo", "ppo", temp.Path);
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("needs the checkpoint of stage 'reward_model'", result.StdErr);
-        Assert.DoesNotContain("   at ", result.StdErr);
+        StageAssert.FailedClearly(result, "needs the checkpoint of stage 'reward_model'");
     }
 }

@@ -47,8 +47,7 @@ public sealed class RewardModelStageTests
         Assert.True(accuracy > 0.9, $"training-pair accuracy {accuracy:P1} on {separable.Count} pairs");
 
         var again = TinyRuns.Run("RewardModel", "reward-model", temp.Path, Overrides);
-        Assert.Equal(0, again.ExitCode);
-        Assert.Contains("up to date", again.StdErr);
+        StageAssert.UpToDate(again);
     }
 
     [Fact]
@@ -57,8 +56,6 @@ public sealed class RewardModelStageTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
         var result = TinyRuns.Run("RewardModel", "reward-model", temp.Path);
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("needs the checkpoint of stage 'sft'", result.StdErr);
-        Assert.DoesNotContain("   at ", result.StdErr);
+        StageAssert.FailedClearly(result, "needs the checkpoint of stage 'sft'");
     }
 }
