@@ -47,7 +47,7 @@ internal static class DpoRecipe
         var result = new Trainer(config, context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))
             .Train(policy, objective, totalSteps);
 
-        ModelCheckpoint.Save(context.StageDir, policy, policy.Config, upstream.TokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, policy, upstream.TokenizerDir);
 
         var metrics = result.ToMetrics();
         policy.eval();

@@ -68,7 +68,7 @@ internal static class PpoRecipe
         var checkpointEvery = (config.CheckpointEvery + config.StepsPerIteration - 1) / config.StepsPerIteration * config.StepsPerIteration;
         var result = new Trainer(config with { CheckpointEvery = checkpointEvery }, options).Train(model, objective, config.TotalSteps);
 
-        ModelCheckpoint.Save(context.StageDir, model.Policy, model.Policy.Config, upstream.TokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, model.Policy, upstream.TokenizerDir);
         var metricsPath = Path.Combine(context.StageDir, MetricsLog.FileName);
         MetricsPlot.Save(metricsPath, Path.Combine(context.StageDir, "reward.png"), "PPO reward per iteration", "reward",
             (PipelinePlots.PpoKind, PipelinePlots.PpoRewardKey, "total score"), (PipelinePlots.PpoKind, "reward_model_mean", "reward model"),

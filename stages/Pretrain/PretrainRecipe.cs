@@ -39,7 +39,7 @@ internal static class PretrainRecipe
         var result = new Trainer(config, context.TrainerOptions("pretraining loss", flopsPerToken))
             .Train(model, objective, totalSteps);
 
-        ModelCheckpoint.Save(context.StageDir, model, gptConfig, tokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, model, tokenizerDir);
         WriteSamples(context, model, tokenizer);
 
         var metrics = result.ToMetrics();

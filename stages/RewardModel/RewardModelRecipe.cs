@@ -43,7 +43,7 @@ internal static class RewardModelRecipe
         var result = new Trainer(config, context.TrainerOptions("reward model loss (Bradley–Terry)", model.Trunk.FlopsPerToken((int)meanLength)))
             .Train(model, objective, config.ResolveSteps(train.Pairs.Count));
 
-        ModelCheckpoint.Save(context.StageDir, model, model.Config, upstream.TokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, model, upstream.TokenizerDir);
 
         var metrics = result.ToMetrics();
         model.eval();

@@ -39,7 +39,7 @@ internal static class SftRecipe
         var result = new Trainer(config, context.TrainerOptions("SFT loss (assistant tokens)", model.FlopsPerToken((int)meanLength)))
             .Train(model, objective, config.ResolveSteps(train.Count));
 
-        ModelCheckpoint.Save(context.StageDir, model, model.Config, upstream.TokenizerDir);
+        ModelCheckpoint.Save(context.StageDir, model, upstream.TokenizerDir);
 
         var metrics = result.ToMetrics();
         metrics["train_examples"] = train.Count;

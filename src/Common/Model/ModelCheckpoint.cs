@@ -17,13 +17,22 @@ public static class ModelCheckpoint
     public const string TokenizerFolder = "tokenizer";
     private const string ScoreWeight = "score.weight";
 
-    /// <summary>Writes weights, config and tokenizer into <paramref name="stageDir"/>, each file atomically.</summary>
-    public static void Save(string stageDir, nn.Module model, GptConfig config, string? tokenizerDir)
+    /// <summary>
+    /// Writes weights, config and tokenizer of a <see cref="Gpt"/> or <see cref="ScalarHeadModel"/> into
+    /// <paramref name="stageDir"/>, each file atomically; config.json is the model's own config, so it cannot
+    /// disagree with the weights.
+    /// </summary>
+    public static void Save(string stageDir, nn.Module model, string? tokenizerDir)
     {
+        var (config, scalarHead) = model switch
+        {
+            Gpt gpt => (gpt.Config, false),
+            ScalarHeadModel head => (head.Config, true),
+            _ => throw new ArgumentException($"a checkpoint holds a {nameof(Gpt)} or a {nameof(ScalarHeadModel)}, not a {model.GetType().Name}", nameof(model)),
+        };
         Directory.CreateDirectory(stageDir);
         var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         Safetensors.Save(Path.Combine(stageDir, WeightsFile), weights, ScalarType.Float32);
-        var scalarHead = weights.ContainsKey(ScoreWeight);
         AtomicFile.WriteAllText(Path.Combine(stageDir, ConfigFile), HuggingFaceConfig(config, scalarHead).ToJsonString(JsonDefaults.Options));
         if (tokenizerDir is null) return;
         if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: tokenizer folder not found");

@@ -50,7 +50,7 @@ public sealed class EvalStageTests
             var config = TinyModels.Config with { VocabSize = BpeModel.BytesOnly().VocabSize, MaxSeqLen = 64 };
             using var gpt = new Gpt(config);
             using var head = scalarHead ? new ScalarHeadModel(gpt) : null;
-            ModelCheckpoint.Save(dir, head is null ? gpt : head, config, tokenizerDir);
+            ModelCheckpoint.Save(dir, head is null ? gpt : head, tokenizerDir);
         }
         new Manifest
         {

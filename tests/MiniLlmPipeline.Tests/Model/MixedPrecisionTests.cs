@@ -63,7 +63,7 @@ public class MixedPrecisionTests
     {
         using var dir = new TempDir();
         using var model = TinyModels.Create(config: Bf16Config);
-        ModelCheckpoint.Save(dir.File("stage"), model, model.Config, null);
+        ModelCheckpoint.Save(dir.File("stage"), model, null);
         Assert.Equal(ScalarType.BFloat16, ModelCheckpoint.ReadConfig(dir.File("stage")).MatmulDtype);
     }
 

@@ -15,7 +15,7 @@ public class ModelCheckpointTests
         using var scope = NewDisposeScope();
         dir.Write("tok/vocab.json", "{}");
         using var model = TinyModels.Create();
-        ModelCheckpoint.Save(dir.File("stage"), model, model.Config, dir.File("tok"));
+        ModelCheckpoint.Save(dir.File("stage"), model, dir.File("tok"));
 
         using var loaded = ModelCheckpoint.LoadGpt(dir.File("stage"), CPU);
         Assert.Equal(model.Config, loaded.Config);
@@ -31,7 +31,7 @@ public class ModelCheckpointTests
         using var dir = new TempDir();
         using var scope = NewDisposeScope();
         using var model = TinyModels.Create();
-        ModelCheckpoint.Save(dir.Path, model, model.Config, tokenizerDir: null);
+        ModelCheckpoint.Save(dir.Path, model, tokenizerDir: null);
 
         var config = JsonNode.Parse(File.ReadAllText(dir.File("config.json")))!;
         Assert.Equal("LlamaForCausalLM", config["architectures"]![0]!.GetValue<string>());
@@ -51,7 +51,7 @@ public class ModelCheckpointTests
         using var dir = new TempDir();
         using var scope = NewDisposeScope();
         using var model = TinyModels.Create();
-        ModelCheckpoint.Save(dir.Path, model, model.Config, tokenizerDir: null);
+        ModelCheckpoint.Save(dir.Path, model, tokenizerDir: null);
 
         using var fresh = ModelCheckpoint.LoadScalarHead(dir.Path, CPU, headRequired: false);
         var ids = TinyModels.RandomIds(1, 5);
@@ -67,7 +67,7 @@ public class ModelCheckpointTests
         using var dir = new TempDir();
         using var scope = NewDisposeScope();
         using var model = new ScalarHeadModel(TinyModels.Create());
-        ModelCheckpoint.Save(dir.Path, model, model.Config, tokenizerDir: null);
+        ModelCheckpoint.Save(dir.Path, model, tokenizerDir: null);
         using var loaded = ModelCheckpoint.LoadScalarHead(dir.Path, CPU, headRequired: true);
         var ids = TinyModels.RandomIds(2, 5);
         using var noGrad = no_grad();
@@ -91,7 +91,7 @@ public class ModelCheckpointTests
         using var dir = new TempDir();
         using var scope = NewDisposeScope();
         using var model = TinyModels.Create();
-        ModelCheckpoint.Save(dir.Path, model, model.Config, tokenizerDir: null);
+        ModelCheckpoint.Save(dir.Path, model, tokenizerDir: null);
         var c = model.Config;
         var spec = new ModelSpec
         {
