@@ -29,7 +29,7 @@ internal static class DpoRecipe
         if (validation is not null) context.Log(validation.Describe(config.ValData!));
         var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var meanLength = train.Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
+        var meanLength = train.MeanLength;
         context.Log($"{policy.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Pairs.Count:N0} training pairs " +
                     $"(mean {meanLength:F0} tokens per response), {config.LossType} loss, beta {config.Beta}, device {context.Device.type}");
 
@@ -51,9 +51,7 @@ internal static class DpoRecipe
 
         var metrics = result.ToMetrics();
         policy.eval();
-        metrics["train_pairs"] = train.Pairs.Count;
-        metrics["dropped_pairs"] = train.Dropped;
-        metrics["truncated_pairs"] = train.Truncated;
+        train.AddTo(metrics);
         metrics["seconds_reference"] = referenceSeconds;
         if (metrics.TryGetValue("val_reward_accuracy", out var accuracy))
             context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {objective.ValidationPairs} pairs");

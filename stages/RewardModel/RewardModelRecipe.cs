@@ -33,7 +33,7 @@ internal static class RewardModelRecipe
         context.Log(train.Describe(config.Data));
         var validation = config.ValData is null ? null : PreferenceCollator.Load(config.ValData, tokenizer, maxSeqLen);
         if (validation is not null) context.Log(validation.Describe(config.ValData!));
-        var meanLength = train.Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
+        var meanLength = train.MeanLength;
         context.Log($"{model.Trunk.ParameterCount / 1e6:F2}M parameters from '{config.From}' + scalar head, " +
                     $"{train.Pairs.Count:N0} training pairs (mean {meanLength:F0} tokens per response), device {context.Device.type}");
 
@@ -48,9 +48,7 @@ internal static class RewardModelRecipe
         var metrics = result.ToMetrics();
         model.eval();
         AddRewardStatistics(metrics, objective, train.Pairs);
-        metrics["train_pairs"] = train.Pairs.Count;
-        metrics["dropped_pairs"] = train.Dropped;
-        metrics["truncated_pairs"] = train.Truncated;
+        train.AddTo(metrics);
         if (metrics.TryGetValue("val_accuracy", out var accuracy))
             context.Log($"validation: pairwise accuracy {accuracy:P1}, mean margin {metrics["val_margin"]:F3} on {objective.ValidationPairs} pairs");
         context.Log($"rewards on {Math.Min(StatisticsPairs, train.Pairs.Count)} training pairs: mean {metrics["reward_mean"]:F3}, " +

@@ -7,6 +7,17 @@ namespace MiniLlmPipeline.Alignment;
 /// </summary>
 public sealed record RenderedPreferences(IReadOnlyList<PreferencePair> Pairs, int Dropped, int Truncated)
 {
+    /// <summary>Mean tokens per response-bearing sequence (chosen and rejected averaged): the length FLOPs are counted at.</summary>
+    public double MeanLength => Pairs.Average(p => (p.Chosen.Ids.Length + p.Rejected.Ids.Length) / 2.0);
+
+    /// <summary>The manifest's record of what training used: train_pairs, dropped_pairs, truncated_pairs.</summary>
+    public void AddTo(IDictionary<string, double> metrics)
+    {
+        metrics["train_pairs"] = Pairs.Count;
+        metrics["dropped_pairs"] = Dropped;
+        metrics["truncated_pairs"] = Truncated;
+    }
+
     /// <summary>One line for a stage's log.</summary>
     public string Describe(string name) =>
         $"{name}: {Pairs.Count:N0} pairs" +
