@@ -25,7 +25,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test clean data bench report tokenize pretrain sft reward-model dpo ppo eval generate
+.PHONY: all build test clean data bench report generate
 
 # The default target: the whole default pipeline, skipping stages that are up to date.
 all: eval
@@ -40,36 +40,33 @@ test: build
 clean:
 	rm -rf artifacts runs
 
-# $(call run_stage,Project,dll,name): --force only for stages named on the command line.
+# $(call run_stage,Project,name): a stage program; --force only for stages named on the command line.
 run_stage = $(DOTNET) $(BIN)/$(1)/$(CONFIG_DIR)/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
-	$(if $(and $(FORCE),$(filter $(3),$(MAKECMDGOALS))),--force)
+	$(if $(and $(FORCE),$(filter $(2),$(MAKECMDGOALS))),--force)
 
-tokenize: build
-	$(call run_stage,Tokenize,tokenize,tokenize)
+# $(eval $(call stage,name,Project,upstream stages...)): `make <name>` runs the stage after its upstream stages.
+define stage
+STAGES += $(1)
+$(1): $(or $(3),build)
+	$$(call run_stage,$(2),$(1))
+endef
 
-pretrain: tokenize
-	$(call run_stage,Pretrain,pretrain,pretrain)
-
-sft: pretrain
-	$(call run_stage,Sft,sft,sft)
-
-reward-model: sft
-	$(call run_stage,RewardModel,reward-model,reward-model)
-
-dpo: sft
-	$(call run_stage,Dpo,dpo,dpo)
-
-ppo: sft reward-model
-	$(call run_stage,Ppo,ppo,ppo)
-
-eval: pretrain sft reward-model dpo ppo
-	$(call run_stage,Eval,eval,eval)
+# One line per entry of src/Common/Pipeline/StageCatalog.cs, in its order, with the upstream stages the default spec
+# names (tests/MiniLlmPipeline.Tests/Pipeline/StageCatalogTests.cs checks both, so the two cannot drift).
+$(eval $(call stage,tokenize,Tokenize,))
+$(eval $(call stage,pretrain,Pretrain,tokenize))
+$(eval $(call stage,sft,Sft,pretrain))
+$(eval $(call stage,reward_model,RewardModel,sft))
+$(eval $(call stage,dpo,Dpo,sft))
+$(eval $(call stage,ppo,Ppo,sft reward_model))
+$(eval $(call stage,eval,Eval,pretrain sft reward_model dpo ppo))
+.PHONY: $(STAGES)
 
 # Re-evaluates every completed stage and copies report.md, report.json and the figures to
 # pipelines/reports/<pipeline>/ (committed, so the README can embed them).
 report: build
-	$(call run_stage,Eval,eval,report) --force --set eval.publish_dir=pipelines/reports/$(basename $(notdir $(PIPELINE)))
+	$(call run_stage,Eval,eval) --force --set eval.publish_dir=pipelines/reports/$(basename $(notdir $(PIPELINE)))
 
 generate: build
 	$(DOTNET) $(BIN)/Generate/$(CONFIG_DIR)/generate.dll --pipeline $(PIPELINE) --from $(FROM) \

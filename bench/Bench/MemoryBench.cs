@@ -9,7 +9,7 @@ internal static class MemoryBench
 
     public static IEnumerable<Measurement> Run(BenchOptions options)
     {
-        foreach (var stage in StageNames.All)
+        foreach (var stage in StageCatalog.All.Select(s => s.Name))
         {
             var manifest = Manifest.TryRead(Path.Combine(options.RunDir, stage));
             if (manifest?.Metrics?.TryGetValue("peak_rss_mb", out var megabytes) == true)

@@ -1,6 +1,7 @@
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Training;
 using TorchSharp;

@@ -33,7 +33,7 @@ internal static class TokenizerBench
 
         var tokenizer = TextTokenizer.FromModel(model);
         var ids = 0;
-        var encodeSeconds = Timing.BestSeconds(options.Repeats(3), () => ids = TokenizeStage.EncodeDocuments(tokenizer, documents).Count);
+        var encodeSeconds = Timing.BestSeconds(options.Repeats(3), () => ids = TokenizedCorpus.EncodeDocuments(tokenizer, documents).Count);
         yield return new(Section, "encoding", megabytes / encodeSeconds, "MB/s", $"{ids:N0} tokens, {ids / encodeSeconds / 1e6:F2} M tokens/s");
     }
 }

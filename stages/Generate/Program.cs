@@ -3,7 +3,7 @@ using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Stages.Generate;
 
 // generate: sample from any completed stage's checkpoint — one --prompt, a Parquet of prompts, or an interactive chat.
-var from = new Option<string>("--from") { Description = "Stage whose checkpoint to load (pretrain, sft, dpo, ppo, ...)", DefaultValueFactory = _ => StageNames.Sft };
+var from = new Option<string>("--from") { Description = "Stage whose checkpoint to load (pretrain, sft, dpo, ppo, ...)", DefaultValueFactory = _ => StageCatalog.Sft.Name };
 var prompt = new Option<string?>("--prompt") { Description = "One prompt; the completion goes to stdout" };
 var prompts = new Option<string?>("--prompts") { Description = "Parquet file with a 'prompt' column; completions go to --out or stdout" };
 var output = new Option<string?>("--out") { Description = "With --prompts: write a Parquet file with 'prompt' and 'response' columns" };
@@ -24,7 +24,7 @@ command.SetAction(parsed => StageCli.Guard("generate", () =>
 {
     var spec = StageCli.LoadSpec(parsed.GetValue(StageCli.PipelineOption)!, parsed.GetValue(StageCli.SetOption) ?? [], parsed.GetValue(StageCli.DeviceOption));
     var stage = parsed.GetValue(from)!;
-    var session = GenerationSession.Open(spec, stage, chat: !parsed.GetValue(raw) && stage != StageNames.Pretrain,
+    var session = GenerationSession.Open(spec, stage, chat: !parsed.GetValue(raw) && stage != StageCatalog.Pretrain.Name,
         new() { MaxNewTokens = parsed.GetValue(maxNew), Temperature = parsed.GetValue(temperature), TopK = parsed.GetValue(topK),
                 TopP = parsed.GetValue(topP), Greedy = parsed.GetValue(greedy) },
         parsed.GetValue(seed) ?? spec.Seed);

@@ -19,10 +19,10 @@ internal static class PretrainRecipe
     {
         var config = context.Config;
         var tokenizeDir = context.UpstreamDir(config.From);
-        var tokenizerDir = Path.Combine(tokenizeDir, TokenizeStage.TokenizerDir);
+        var tokenizerDir = Path.Combine(tokenizeDir, TokenizedCorpus.TokenizerDir);
         var tokenizer = TextTokenizer.Load(tokenizerDir);
-        using var train = OpenCorpus(config.Data, Path.Combine(tokenizeDir, TokenizeStage.TrainFile), tokenizer)!;
-        using var validation = OpenCorpus(config.ValData, Path.Combine(tokenizeDir, TokenizeStage.ValFile), tokenizer, optional: true);
+        using var train = OpenCorpus(config.Data, Path.Combine(tokenizeDir, TokenizedCorpus.TrainFile), tokenizer)!;
+        using var validation = OpenCorpus(config.ValData, Path.Combine(tokenizeDir, TokenizedCorpus.ValFile), tokenizer, optional: true);
 
         torch.manual_seed(context.Spec.Seed);
         var gptConfig = GptConfig.From(context.Spec.Model, tokenizer.VocabSize);
@@ -52,7 +52,7 @@ internal static class PretrainRecipe
     /// <summary>The tokenize stage's .bin file, or a Parquet text file named in the spec, encoded now.</summary>
     private static Corpus? OpenCorpus(string? parquet, string tokenFile, TextTokenizer tokenizer, bool optional = false)
     {
-        if (parquet is not null) return new Corpus(new InMemoryTokenSequence([.. TokenizeStage.EncodeDocuments(tokenizer, ParquetDatasets.ReadText(parquet).ToList())], tokenizer.VocabSize), null);
+        if (parquet is not null) return new Corpus(new InMemoryTokenSequence([.. TokenizedCorpus.EncodeDocuments(tokenizer, ParquetDatasets.ReadText(parquet).ToList())], tokenizer.VocabSize), null);
         if (!File.Exists(tokenFile))
             return optional ? null : throw new StageInputException($"{tokenFile}: the tokenize stage's corpus is missing; rerun `make tokenize FORCE=1`");
         var file = TokenFile.Open(tokenFile);

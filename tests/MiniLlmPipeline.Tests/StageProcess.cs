@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Pipeline;
 using System.Diagnostics;
 
 namespace MiniLlmPipeline.Tests;
@@ -13,21 +14,21 @@ public static class StageProcess
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
     }
 
-    /// <summary>Path of a built stage, e.g. Dll("Pretrain", "pretrain"), in the configuration the tests were built in.</summary>
-    public static string Dll(string project, string assembly)
+    /// <summary>Path of a built stage program (artifacts/bin/&lt;Project&gt;/&lt;config&gt;/&lt;name&gt;.dll), in the configuration the tests were built in.</summary>
+    public static string Dll(IStage stage)
     {
         var config = AppContext.BaseDirectory.Contains("/release/", StringComparison.Ordinal) ? "release" : "debug";
-        var path = RepoPaths.Under("artifacts", "bin", project, config, assembly + ".dll");
+        var path = RepoPaths.Under("artifacts", "bin", stage.Project, config, stage.Name + ".dll");
         if (!File.Exists(path)) throw new FileNotFoundException($"stage not built: {path} (build the solution first)");
         return path;
     }
 
-    public static Result Run(string project, string assembly, params string[] args) => Start(project, assembly, args).Wait();
+    public static Result Run(IStage stage, params string[] args) => Start(stage, args).Wait();
 
-    public static Running Start(string project, string assembly, params string[] args)
+    public static Running Start(IStage stage, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoPaths.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Dll(project, assembly));
+        info.ArgumentList.Add(Dll(stage));
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["CI"] = "1";   // plain log lines, no live progress bar
         // Tests run in parallel on few cores: one intra-op thread per stage process avoids oversubscription stalls.

@@ -55,7 +55,7 @@ public static class PipelinePlots
 
     private static bool SavePpo(string pipelineDir)
     {
-        var records = ReadMetrics(pipelineDir, Pipeline.StageNames.Ppo);
+        var records = ReadMetrics(pipelineDir, Pipeline.StageCatalog.Ppo.Name);
         var (rewardSteps, rewards) = MetricsPlot.Points(records, PpoKind, PpoRewardKey);
         var (klSteps, kls) = MetricsPlot.Points(records, PpoKind, PpoKlKey);
         if (rewardSteps.Length == 0 && klSteps.Length == 0) return false;

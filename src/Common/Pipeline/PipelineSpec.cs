@@ -10,5 +10,14 @@ public sealed record PipelineSpec
     /// <summary><c>auto</c> (CUDA when available), <c>cpu</c> or <c>cuda</c>.</summary>
     public string Device { get; init; } = "auto";
     public ModelSpec Model { get; init; } = new();
-    public StagesSpec Stages { get; init; } = new();
+    /// <summary>
+    /// The <c>stages:</c> block: each stage's config (of its <see cref="IStage.ConfigType"/>) by stage name. A stage the
+    /// spec does not define cannot be run or named by <c>from:</c>. Bound by the loader through <see cref="StageCatalog"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, object> Stages { get; init; } = new Dictionary<string, object>();
+
+    /// <summary>The config of <paramref name="stage"/>, or null when this spec does not define it.</summary>
+    public TConfig? ConfigOf<TConfig>(Stage<TConfig> stage) where TConfig : class => Stages.GetValueOrDefault(stage.Name) as TConfig;
+
+    public bool Defines(string stage) => Stages.ContainsKey(stage);
 }

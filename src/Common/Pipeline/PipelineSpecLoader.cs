@@ -28,9 +28,39 @@ public static class PipelineSpecLoader
             Apply(root, SpecOverride.Parse(raw), overrideSources);
 
         var binder = new YamlConfigBinder(sourceFile, overrideSources);
-        var spec = binder.Bind<PipelineSpec>(root, "");
+        var stages = TakeStages(root);
+        var spec = binder.Bind<PipelineSpec>(root, "") with { Stages = BindStages(stages, binder) };
         Validate(spec, binder);
         return spec;
+    }
+
+    /// <summary>Removes <c>stages:</c> from the root, which the binder cannot bind by itself: each key picks its record type.</summary>
+    private static YamlNode? TakeStages(YamlMappingNode root)
+    {
+        var key = new YamlScalarNode("stages");
+        if (!root.Children.TryGetValue(key, out var node)) return null;
+        root.Children.Remove(key);
+        return node;
+    }
+
+    /// <summary>Binds each stage block onto its catalog entry's config record; an unknown stage name is an error.</summary>
+    private static Dictionary<string, object> BindStages(YamlNode? node, YamlConfigBinder binder)
+    {
+        var configs = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (node is null || node is YamlScalarNode { Value: null or "" or "~" or "null" }) return configs;
+        binder.Remember("stages", node);
+        if (node is not YamlMappingNode mapping)
+            throw new PipelineConfigException($"{binder.Where(node)}: stages: expected a mapping of stage names, got '{node}'");
+        foreach (var (keyNode, valueNode) in mapping.Children)
+        {
+            var name = (keyNode as YamlScalarNode)?.Value ?? "";
+            var stage = StageCatalog.Find(name) ?? throw new PipelineConfigException(
+                $"{binder.Where(keyNode)}: unknown stage 'stages.{name}' (expected one of: {string.Join(", ", StageCatalog.All.Select(s => s.Name))})");
+            if (configs.ContainsKey(name))
+                throw new PipelineConfigException($"{binder.Where(keyNode)}: stages.{name}: is given twice");
+            if (binder.Bind(stage.ConfigType, valueNode, $"stages.{name}") is { } config) configs[name] = config;
+        }
+        return configs;
     }
 
     private static YamlMappingNode ParseRoot(string yaml, string sourceFile)
@@ -87,7 +117,7 @@ public static class PipelineSpecLoader
             if (!allowed.Contains(target))
                 throw new PipelineConfigException(
                     $"{binder.Locate(keyPath)}: {keyPath}: '{target}' cannot be used here (expected one of: {string.Join(", ", allowed)})");
-            if (spec.Stages.Get(target) is null)
+            if (!spec.Defines(target))
                 throw new PipelineConfigException(
                     $"{binder.Locate(keyPath)}: {keyPath}: names stage '{target}', which this spec does not define under stages:");
         }
@@ -97,23 +127,14 @@ public static class PipelineSpecLoader
         if (spec.Device is not ("auto" or "cpu" or "cuda"))
             throw new PipelineConfigException($"{binder.Locate("device")}: device: must be auto, cpu or cuda");
         Check("model", spec.Model.Problems());
-        var s = spec.Stages;
-        if (s.Tokenize is { } tok) Check("stages.tokenize", tok.Problems());
-        if (s.Pretrain is { } pre)
+        foreach (var stage in StageCatalog.All)
         {
-            Check("stages.pretrain", pre.Problems());
-            CheckStageRef("stages.pretrain.from", pre.From, StageNames.Tokenize);
+            if (!spec.Stages.TryGetValue(stage.Name, out var config)) continue;
+            var prefix = $"stages.{stage.Name}";
+            Check(prefix, stage.Problems(config));
+            foreach (var reference in stage.References(config).Where(r => !r.Optional))
+                CheckStageRef($"{prefix}.{reference.Key}", reference.Stage,
+                    StageCatalog.All.Where(s => reference.Accepts.Contains(s.Output)).Select(s => s.Name).ToArray());
         }
-        string[] policies = [StageNames.Pretrain, StageNames.Sft, StageNames.Dpo, StageNames.Ppo];
-        if (s.Sft is { } sft) { Check("stages.sft", sft.Problems()); CheckStageRef("stages.sft.from", sft.From, policies); }
-        if (s.RewardModel is { } rm) { Check("stages.reward_model", rm.Problems()); CheckStageRef("stages.reward_model.from", rm.From, policies); }
-        if (s.Dpo is { } dpo) { Check("stages.dpo", dpo.Problems()); CheckStageRef("stages.dpo.from", dpo.From, policies); }
-        if (s.Ppo is { } ppo)
-        {
-            Check("stages.ppo", ppo.Problems());
-            CheckStageRef("stages.ppo.from", ppo.From, policies);
-            CheckStageRef("stages.ppo.reward_model", ppo.RewardModel, StageNames.RewardModel);
-        }
-        if (s.Eval is { } eval) Check("stages.eval", eval.Problems());
     }
 }

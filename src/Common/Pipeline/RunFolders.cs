@@ -17,6 +17,6 @@ public static class RunFolders
         if (manifest?.Status == StageStatus.Complete) return dir;
         var state = manifest is null ? $"{Path.Combine(dir, Manifest.FileName)} does not exist" : $"its manifest says '{manifest.Status}'";
         throw new StageInputException(
-            $"stage '{neededBy}' needs the checkpoint of stage '{stage}', but {state}; run `make {stage.Replace('_', '-')}` first");
+            $"stage '{neededBy}' needs the checkpoint of stage '{stage}', but {state}; run `make {stage}` first");
     }
 }

@@ -16,7 +16,7 @@ public sealed record SpecOverride(string Raw, IReadOnlyList<string> Path, string
         var segments = key.Split('.');
         if (segments.Any(s => s.Length == 0))
             throw new PipelineConfigException($"--set {raw}: key '{key}' has an empty part");
-        var path = StageNames.All.Contains(segments[0]) ? ["stages", .. segments] : segments;
+        var path = StageCatalog.Find(segments[0]) is not null ? ["stages", .. segments] : segments;
         return new SpecOverride(raw, path, raw[(eq + 1)..].Trim());
     }
 }

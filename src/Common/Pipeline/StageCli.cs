@@ -31,12 +31,12 @@ public static class StageCli
     };
     public static readonly Option<string?> DeviceOption = new("--device") { Description = "auto | cpu | cuda (overrides the spec)" };
 
-    public static int Run<TConfig>(string[] args, StageDefinition<TConfig> stage) where TConfig : class
+    public static int Run<TConfig>(string[] args, StageProgram<TConfig> program) where TConfig : class
     {
         var force = new Option<bool>("--force") { Description = "Run even if the stage is up to date" };
         var noResume = new Option<bool>("--no-resume") { Description = "Start from scratch instead of resuming from state/" };
-        var command = new RootCommand(stage.Description) { PipelineOption, SetOption, DeviceOption, force, noResume };
-        command.SetAction(parsed => Execute(stage,
+        var command = new RootCommand(program.Description) { PipelineOption, SetOption, DeviceOption, force, noResume };
+        command.SetAction(parsed => Execute(program,
             parsed.GetValue(PipelineOption)!, parsed.GetValue(SetOption) ?? [], parsed.GetValue(DeviceOption),
             parsed.GetValue(force), !parsed.GetValue(noResume)));
         return command.Parse(args).Invoke();
@@ -81,11 +81,12 @@ public static class StageCli
         }
     }
 
-    private static int Execute<TConfig>(StageDefinition<TConfig> stage, string specFile, string[] overrides,
-        string? deviceOverride, bool force, bool allowResume) where TConfig : class => Guard(stage.Name, () =>
+    private static int Execute<TConfig>(StageProgram<TConfig> program, string specFile, string[] overrides,
+        string? deviceOverride, bool force, bool allowResume) where TConfig : class => Guard(program.Stage.Name, () =>
     {
+        var stage = program.Stage;
         var spec = LoadSpec(specFile, overrides, deviceOverride);
-        var config = stage.SelectConfig(spec)
+        var config = spec.ConfigOf(stage)
             ?? throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
 
         var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -96,15 +97,16 @@ public static class StageCli
                 throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: data file not found: {path}");
             inputs[path] = ContentHash.OfFile(path);
         }
-        foreach (var upstream in stage.Upstream(config))
+        foreach (var reference in stage.References(config))
         {
-            var dir = RunFolders.CompletedStageDir(spec, upstream, stage.Name);
-            inputs[$"stage:{upstream}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
-        }
-        foreach (var upstream in stage.OptionalUpstream?.Invoke(config) ?? [])
-        {
-            var manifest = Manifest.TryRead(RunFolders.StageDir(spec, upstream));
-            inputs[$"stage:{upstream}"] = manifest?.Status == StageStatus.Complete ? manifest.OutputHash ?? "" : NotRun;
+            if (reference.Optional)
+            {
+                var manifest = Manifest.TryRead(RunFolders.StageDir(spec, reference.Stage));
+                inputs[$"stage:{reference.Stage}"] = manifest?.Status == StageStatus.Complete ? manifest.OutputHash ?? "" : NotRun;
+                continue;
+            }
+            var dir = RunFolders.CompletedStageDir(spec, reference.Stage, stage.Name);
+            inputs[$"stage:{reference.Stage}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
         }
         var specHash = ContentHash.OfConfig(new { config, spec.Model, spec.Seed });
 
@@ -114,7 +116,7 @@ public static class StageCli
         if (!force && previous is not null && previous.IsUpToDateWith(specHash, inputs))
         {
             Console.Error.WriteLine($"[{stage.Name}] up to date ({stageDir}); use --force (make FORCE=1) to rerun");
-            PrintEpilogue(stage, spec, config);
+            PrintEpilogue(program, spec, config);
             return ExitOk;
         }
 
@@ -136,7 +138,7 @@ public static class StageCli
         var context = new StageContext<TConfig>(spec, stage.Name, config, device, resume);
         try
         {
-            var metrics = stage.Execute(context);
+            var metrics = program.Execute(context);
             var complete = running with
             {
                 Status = StageStatus.Complete, FinishedAt = DateTimeOffset.UtcNow,
@@ -145,7 +147,7 @@ public static class StageCli
             };
             complete.Write(stageDir);
             context.Log($"complete in {clock.Elapsed.TotalSeconds:F1}s → {stageDir}");
-            PrintEpilogue(stage, spec, config);
+            PrintEpilogue(program, spec, config);
             return ExitOk;
         }
         catch (Exception e)
@@ -155,9 +157,9 @@ public static class StageCli
         }
     });
 
-    private static void PrintEpilogue<TConfig>(StageDefinition<TConfig> stage, PipelineSpec spec, TConfig config) where TConfig : class
+    private static void PrintEpilogue<TConfig>(StageProgram<TConfig> program, PipelineSpec spec, TConfig config) where TConfig : class
     {
-        if (stage.Epilogue is not null) Console.WriteLine(stage.Epilogue(spec, config));
+        if (program.Epilogue is not null) Console.WriteLine(program.Epilogue(spec, config));
     }
 
     private static void ClearStageDir(string stageDir, bool keepState)

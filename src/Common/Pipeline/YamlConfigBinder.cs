@@ -30,6 +30,12 @@ internal sealed class YamlConfigBinder(string sourceFile, IReadOnlyDictionary<Ya
 
     public T Bind<T>(YamlNode node, string keyPath) where T : class => (T)BindValue(typeof(T), node, keyPath)!;
 
+    /// <summary>Binds <paramref name="node"/> onto a record of <paramref name="type"/>; null for a YAML null.</summary>
+    public object? Bind(Type type, YamlNode node, string keyPath) => BindValue(type, node, keyPath);
+
+    /// <summary>Records where a key path was set, for a node the loader binds itself (the <c>stages:</c> mapping).</summary>
+    public void Remember(string keyPath, YamlNode node) => _nodesByKeyPath[keyPath] = node;
+
     private object? BindValue(Type type, YamlNode node, string keyPath)
     {
         _nodesByKeyPath[keyPath] = node;

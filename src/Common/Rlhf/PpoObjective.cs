@@ -3,6 +3,7 @@ using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Evaluation;
@@ -13,7 +14,7 @@ public sealed class EvalConfigTests
     [Fact]
     public void EvalKeys_BindWithDefaults_AndPublishDirCanBeSetFromTheCommandLine()
     {
-        var eval = PipelineSpecLoader.Parse(Spec, "spec.yaml", ["eval.publish_dir=pipelines/reports/demo"]).Stages.Eval!;
+        var eval = PipelineSpecLoader.Parse(Spec, "spec.yaml", ["eval.publish_dir=pipelines/reports/demo"]).ConfigOf(StageCatalog.Eval)!;
         Assert.Equal(8, eval.Samples);
         Assert.Equal(3, eval.ShowSamples);
         Assert.Equal("pipelines/reports/demo", eval.PublishDir);

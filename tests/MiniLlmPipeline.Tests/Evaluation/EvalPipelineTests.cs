@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Pipeline;
 
@@ -12,13 +13,13 @@ public sealed class EvalPipelineTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("reward_model", temp.Path);
 
-        var eval = TinyRuns.Run("Eval", "eval", temp.Path);
+        var eval = TinyRuns.Run(StageCatalog.Eval, temp.Path);
         Assert.True(eval.ExitCode == 0, eval.ToString());
         var reportPath = Path.Combine(temp.Path, PipelineReport.MarkdownFile);
         Assert.Contains($"report: {reportPath}", eval.StdOut);
 
         var report = PipelineReportWriter.Read(temp.Path);
-        Assert.Equal(EvalStage.EvaluatedStages, report.Stages.Select(s => s.Stage));
+        Assert.Equal(EvalRecipe.EvaluatedStages, report.Stages.Select(s => s.Stage));
         foreach (var trained in report.Stages.Take(2))
         {
             Assert.Equal(StageStatus.Complete, trained.Status);
@@ -33,12 +34,12 @@ public sealed class EvalPipelineTests
         Assert.All(report.Stages.Skip(3), s => Assert.Equal(StageReportRow.NotRun, s.Status));
         Assert.True(File.Exists(Path.Combine(temp.Path, PipelinePlots.LossFile)));
 
-        var again = TinyRuns.Run("Eval", "eval", temp.Path);
+        var again = TinyRuns.Run(StageCatalog.Eval, temp.Path);
         StageAssert.UpToDate(again);
         Assert.Contains($"report: {reportPath}", again.StdOut);
 
         var first = File.ReadAllText(Path.Combine(temp.Path, PipelineReport.JsonFile));
-        Assert.Equal(0, TinyRuns.Run("Eval", "eval", temp.Path, "--force").ExitCode);
+        Assert.Equal(0, TinyRuns.Run(StageCatalog.Eval, temp.Path, "--force").ExitCode);
         Assert.Equal(first, File.ReadAllText(Path.Combine(temp.Path, PipelineReport.JsonFile)));
     }
 }

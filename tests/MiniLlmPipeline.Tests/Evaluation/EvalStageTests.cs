@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
@@ -14,6 +15,8 @@ namespace MiniLlmPipeline.Tests.Evaluation;
 /// </summary>
 public sealed class EvalStageTests
 {
+    private static readonly StageProgram<EvalConfig> EvalProgram = new(StageCatalog.Eval) { Description = "eval", Execute = EvalRecipe.Run };
+
     private static string Tiny(string file) => RepoPaths.Under("data", "tiny", file);
 
     private static string WriteSpec(TempDir temp, string extraEval = "") => temp.Write("p.yaml", $"""
@@ -62,10 +65,10 @@ public sealed class EvalStageTests
     private static string FakePipeline(TempDir temp)
     {
         var runs = temp.File("runs");
-        FakeCheckpoint(runs, StageNames.Pretrain, 1, scalarHead: false);
-        FakeCheckpoint(runs, StageNames.Sft, 2, scalarHead: false);
-        FakeCheckpoint(runs, StageNames.RewardModel, 3, scalarHead: true);
-        FakeCheckpoint(runs, StageNames.Ppo, 4, scalarHead: false, status: StageStatus.Failed);
+        FakeCheckpoint(runs, StageCatalog.Pretrain.Name, 1, scalarHead: false);
+        FakeCheckpoint(runs, StageCatalog.Sft.Name, 2, scalarHead: false);
+        FakeCheckpoint(runs, StageCatalog.RewardModel.Name, 3, scalarHead: true);
+        FakeCheckpoint(runs, StageCatalog.Ppo.Name, 4, scalarHead: false, status: StageStatus.Failed);
         return runs;
     }
 
@@ -75,7 +78,7 @@ public sealed class EvalStageTests
         using var temp = new TempDir();
         var runs = FakePipeline(temp);
 
-        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", WriteSpec(temp)], EvalStage.Definition));
+        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", WriteSpec(temp)], EvalProgram));
 
         var report = PipelineReportWriter.Read(runs);
         Assert.Equal(["pretrain", "sft", "reward_model", "dpo", "ppo"], report.Stages.Select(s => s.Stage));
@@ -94,7 +97,7 @@ public sealed class EvalStageTests
         Assert.Empty(report.Stages[3].Metrics);
         Assert.True(File.Exists(Path.Combine(runs, PipelineReport.MarkdownFile)));
         Assert.True(File.Exists(Path.Combine(runs, PipelinePlots.ComplianceFile)));
-        var manifest = Manifest.TryRead(Path.Combine(runs, StageNames.Eval))!;
+        var manifest = Manifest.TryRead(Path.Combine(runs, StageCatalog.Eval.Name))!;
         Assert.Equal(StageStatus.Complete, manifest.Status);
         Assert.Equal(StageCli.NotRun, manifest.Inputs["stage:dpo"]);
         Assert.Equal("sft-2", manifest.Inputs["stage:sft"]);
@@ -107,9 +110,9 @@ public sealed class EvalStageTests
         var runs = FakePipeline(temp);
         var spec = WriteSpec(temp);
 
-        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec], EvalStage.Definition));
+        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec], EvalProgram));
         var first = File.ReadAllText(Path.Combine(runs, PipelineReport.JsonFile));
-        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec, "--force"], EvalStage.Definition));
+        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec, "--force"], EvalProgram));
         var second = File.ReadAllText(Path.Combine(runs, PipelineReport.JsonFile));
 
         Assert.Equal(first, second);
@@ -121,7 +124,7 @@ public sealed class EvalStageTests
         using var temp = new TempDir();
         FakePipeline(temp);
 
-        var code = StageCli.Run(["--pipeline", WriteSpec(temp), "--set", "model.ffn_hidden=96"], EvalStage.Definition);
+        var code = StageCli.Run(["--pipeline", WriteSpec(temp), "--set", "model.ffn_hidden=96"], EvalProgram);
 
         Assert.Equal(StageCli.ExitBadInput, code);
         Assert.False(File.Exists(temp.File(Path.Combine("runs", PipelineReport.JsonFile))));
@@ -134,7 +137,7 @@ public sealed class EvalStageTests
         var publish = temp.File("published");
         var spec = WriteSpec(temp, $"    publish_dir: {publish}");
 
-        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec], EvalStage.Definition));
+        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec], EvalProgram));
 
         var report = PipelineReportWriter.Read(temp.File("runs"));
         Assert.All(report.Stages, s => Assert.Equal(StageReportRow.NotRun, s.Status));

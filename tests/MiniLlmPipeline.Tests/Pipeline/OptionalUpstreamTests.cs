@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Pipeline;
@@ -7,21 +8,21 @@ public sealed class OptionalUpstreamTests
     private static (string Spec, string RunDir) WriteSpec(TempDir temp)
     {
         var runDir = temp.File("runs");
-        var spec = temp.Write("p.yaml", $"name: opt\nrun_dir: {runDir}\ndevice: cpu\nstages:\n  eval: {{ prompts: unused.parquet }}\n");
+        // The eval catalog entry hashes its prompts file; the test's body never reads it.
+        var prompts = temp.Write("unused.parquet", "never read");
+        var spec = temp.Write("p.yaml", $"name: opt\nrun_dir: {runDir}\ndevice: cpu\nstages:\n  eval: {{ prompts: {prompts} }}\n");
         return (spec, runDir);
     }
 
     private static int RunEval(string spec, Action onRun) => StageCli.Run(["--pipeline", spec],
-        new StageDefinition<EvalConfig>(StageNames.Eval, "test", s => s.Stages.Eval, _ => [], _ => [],
-            _ => { onRun(); return new Dictionary<string, double>(); },
-            OptionalUpstream: _ => [StageNames.Pretrain]));
+        new StageProgram<EvalConfig>(StageCatalog.Eval) { Description = "test", Execute = _ => { onRun(); return new Dictionary<string, double>(); } });
 
     private static void WriteManifest(string runDir, string status, string outputHash) =>
         new Manifest
         {
-            Stage = StageNames.Pretrain, Pipeline = "opt", Status = status, SpecHash = "h",
+            Stage = StageCatalog.Pretrain.Name, Pipeline = "opt", Status = status, SpecHash = "h",
             Inputs = new Dictionary<string, string>(), OutputHash = outputHash,
-        }.Write(Directory.CreateDirectory(Path.Combine(runDir, StageNames.Pretrain)).FullName);
+        }.Write(Directory.CreateDirectory(Path.Combine(runDir, StageCatalog.Pretrain.Name)).FullName);
 
     [Fact]
     public void MissingOptionalUpstream_DoesNotStopTheStage_AndItsCompletionMakesTheStageOutOfDate()
@@ -31,7 +32,7 @@ public sealed class OptionalUpstreamTests
         var runs = 0;
 
         Assert.Equal(StageCli.ExitOk, RunEval(spec, () => runs++));
-        Assert.Equal(StageCli.NotRun, Manifest.TryRead(Path.Combine(runDir, StageNames.Eval))!.Inputs["stage:pretrain"]);
+        Assert.Equal(StageCli.NotRun, Manifest.TryRead(Path.Combine(runDir, StageCatalog.Eval.Name))!.Inputs["stage:pretrain"]);
         Assert.Equal(StageCli.ExitOk, RunEval(spec, () => runs++));
         Assert.Equal(1, runs);   // up to date: nothing changed
 
@@ -42,7 +43,7 @@ public sealed class OptionalUpstreamTests
         WriteManifest(runDir, StageStatus.Complete, "a");
         Assert.Equal(StageCli.ExitOk, RunEval(spec, () => runs++));
         Assert.Equal(2, runs);
-        Assert.Equal("a", Manifest.TryRead(Path.Combine(runDir, StageNames.Eval))!.Inputs["stage:pretrain"]);
+        Assert.Equal("a", Manifest.TryRead(Path.Combine(runDir, StageCatalog.Eval.Name))!.Inputs["stage:pretrain"]);
 
         WriteManifest(runDir, StageStatus.Complete, "b");   // retrained upstream
         Assert.Equal(StageCli.ExitOk, RunEval(spec, () => runs++));

@@ -31,11 +31,11 @@ public class PipelineSpecLoaderTests
         Assert.Equal(7, spec.Seed);
         Assert.Equal(64, spec.Model.DModel);
         Assert.Equal(10000, spec.Model.RopeTheta);
-        Assert.Equal(512, spec.Stages.Tokenize!.VocabSize);
-        Assert.Equal(30, spec.Stages.Pretrain!.Steps);
-        Assert.Equal(5e-5, spec.Stages.Sft!.Lr);
-        Assert.Equal("pretrain", spec.Stages.Sft.From);
-        Assert.Null(spec.Stages.Dpo);
+        Assert.Equal(512, spec.ConfigOf(StageCatalog.Tokenize)!.VocabSize);
+        Assert.Equal(30, spec.ConfigOf(StageCatalog.Pretrain)!.Steps);
+        Assert.Equal(5e-5, spec.ConfigOf(StageCatalog.Sft)!.Lr);
+        Assert.Equal("pretrain", spec.ConfigOf(StageCatalog.Sft)!.From);
+        Assert.Null(spec.ConfigOf(StageCatalog.Dpo));
         Assert.Equal(Path.Combine("runs", "demo"), RunFolders.PipelineDir(spec));
     }
 
@@ -98,8 +98,8 @@ public class PipelineSpecLoaderTests
     public void Override_SetsStageKeyRelativeToStages()
     {
         var spec = Parse(ValidSpec, "sft.lr=1e-4", "sft.data=other.parquet", "seed=3", "model.d_model=128");
-        Assert.Equal(1e-4, spec.Stages.Sft!.Lr);
-        Assert.Equal("other.parquet", spec.Stages.Sft.Data);
+        Assert.Equal(1e-4, spec.ConfigOf(StageCatalog.Sft)!.Lr);
+        Assert.Equal("other.parquet", spec.ConfigOf(StageCatalog.Sft)!.Data);
         Assert.Equal(3, spec.Seed);
         Assert.Equal(128, spec.Model.DModel);
     }
@@ -138,8 +138,8 @@ public class PipelineSpecLoaderTests
     {
         var a = Parse(ValidSpec);
         var b = Parse(ValidSpec, "sft.lr=1e-4");
-        Assert.Equal(ContentHash.OfConfig(a.Stages.Sft!), ContentHash.OfConfig(Parse(ValidSpec).Stages.Sft!));
-        Assert.NotEqual(ContentHash.OfConfig(a.Stages.Sft!), ContentHash.OfConfig(b.Stages.Sft!));
+        Assert.Equal(ContentHash.OfConfig(a.ConfigOf(StageCatalog.Sft)!), ContentHash.OfConfig(Parse(ValidSpec).ConfigOf(StageCatalog.Sft)!));
+        Assert.NotEqual(ContentHash.OfConfig(a.ConfigOf(StageCatalog.Sft)!), ContentHash.OfConfig(b.ConfigOf(StageCatalog.Sft)!));
     }
 
     [Fact]

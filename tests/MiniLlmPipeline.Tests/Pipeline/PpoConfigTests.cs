@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Stages.Eval;
+using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Pipeline;
 

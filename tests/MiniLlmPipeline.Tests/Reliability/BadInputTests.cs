@@ -60,7 +60,7 @@ public sealed class BadInputTests
     {
         using var temp = new TempDir();
         var spec = temp.Write("bad.yaml", "name: bad\nstages:\n  tokenize: { data: [unclosed\n");
-        var result = StageProcess.Run("Tokenize", "tokenize", "--pipeline", spec);
+        var result = StageProcess.Run(StageCatalog.Tokenize, "--pipeline", spec);
         StageAssert.FailedClearly(result, $"{spec}:", "malformed YAML");
     }
 
@@ -68,7 +68,7 @@ public sealed class BadInputTests
     public void OverrideOfAnUnknownKey_NamesTheKey()
     {
         using var temp = new TempDir();
-        var result = TinyRuns.Run("Tokenize", "tokenize", temp.Path, "--set", "tokenize.vocab_sise=500");
+        var result = TinyRuns.Run(StageCatalog.Tokenize, temp.Path, "--set", "tokenize.vocab_sise=500");
         AssertRejected(result, temp, "tokenize", "vocab_sise", "");
     }
 
@@ -77,7 +77,7 @@ public sealed class BadInputTests
     {
         using var temp = new TempDir();
         var blocker = temp.Write("a-file", "not a folder");
-        var result = TinyRuns.Run("Tokenize", "tokenize", Path.Combine(blocker, "run"));
+        var result = TinyRuns.Run(StageCatalog.Tokenize, Path.Combine(blocker, "run"));
         StageAssert.FailedClearly(result, "cannot read or write");
     }
 
@@ -86,13 +86,13 @@ public sealed class BadInputTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("tokenize", temp.Path);
-        var trainBin = Path.Combine(temp.Path, "tokenize", TokenizeStage.TrainFile);
+        var trainBin = Path.Combine(temp.Path, "tokenize", TokenizedCorpus.TrainFile);
         TokenFile.Write(trainBin, Enumerable.Range(0, 500).ToArray(), vocabSize: 512);
-        AssertRejected(TinyRuns.Run("Pretrain", "pretrain", temp.Path), temp, "pretrain", trainBin, "vocabulary size 512");
+        AssertRejected(TinyRuns.Run(StageCatalog.Pretrain, temp.Path), temp, "pretrain", trainBin, "vocabulary size 512");
     }
 
     private static StageProcess.Result Tokenize(TempDir temp, string data) =>
-        TinyRuns.Run("Tokenize", "tokenize", temp.Path, "--set", $"tokenize.data={data}", "--set", "tokenize.val_data=null");
+        TinyRuns.Run(StageCatalog.Tokenize, temp.Path, "--set", $"tokenize.data={data}", "--set", "tokenize.val_data=null");
 
     private static void AssertRejected(StageProcess.Result result, TempDir temp, string stage, string names, string says)
     {
@@ -102,7 +102,7 @@ public sealed class BadInputTests
         var stageDir = Path.Combine(temp.Path, stage);
         Assert.NotEqual(StageStatus.Complete, Manifest.TryRead(stageDir)?.Status);
         Assert.False(File.Exists(Path.Combine(stageDir, "model.safetensors")));
-        Assert.False(Directory.Exists(Path.Combine(stageDir, TokenizeStage.TokenizerDir)));
+        Assert.False(Directory.Exists(Path.Combine(stageDir, TokenizedCorpus.TokenizerDir)));
     }
 
     private static void WriteNullable(string path, string?[] texts) =>

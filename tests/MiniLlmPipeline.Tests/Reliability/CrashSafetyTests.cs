@@ -7,10 +7,11 @@ namespace MiniLlmPipeline.Tests.Reliability;
 public sealed class CrashSafetyTests
 {
     [Theory]
-    [InlineData("tokenize", "Pretrain", "pretrain", "pretrain")]
-    [InlineData("pretrain", "Sft", "sft", "sft")]
-    public void KilledStage_ResumesOnRerun_AndMatchesTheUninterruptedRun(string upstream, string project, string assembly, string stage)
+    [InlineData("tokenize", "pretrain")]
+    [InlineData("pretrain", "sft")]
+    public void KilledStage_ResumesOnRerun_AndMatchesTheUninterruptedRun(string upstream, string stage)
     {
+        var program = StageCatalog.Find(stage)!;
         string[] overrides =
         [
             "--set", $"{stage}.steps=40", "--set", $"{stage}.checkpoint_every=10", "--set", $"{stage}.eval_every=20",
@@ -18,7 +19,7 @@ public sealed class CrashSafetyTests
         ];
         using var straight = new TempDir();
         TinyRuns.CopyUpTo(upstream, straight.Path);
-        var uninterrupted = TinyRuns.Run(project, assembly, straight.Path, overrides);
+        var uninterrupted = TinyRuns.Run(program, straight.Path, overrides);
         Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
 
         using var killed = new TempDir();
@@ -28,7 +29,7 @@ public sealed class CrashSafetyTests
         var rng = new Random(7);
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var running = TinyRuns.Start(project, assembly, killed.Path, overrides);
+            var running = TinyRuns.Start(program, killed.Path, overrides);
             // Wait for at least one checkpoint, then kill at a random moment after it (possibly mid-write).
             running.WaitForFile(stateFile);
             Thread.Sleep(rng.Next(0, 400));
@@ -37,7 +38,7 @@ public sealed class CrashSafetyTests
             Assert.NotEqual(StageStatus.Complete, Manifest.TryRead(stageDir)?.Status);
         }
 
-        var resumed = TinyRuns.Run(project, assembly, killed.Path, overrides);
+        var resumed = TinyRuns.Run(program, killed.Path, overrides);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Equal(StageStatus.Complete, Manifest.TryRead(stageDir)!.Status);
 
@@ -51,12 +52,12 @@ public sealed class CrashSafetyTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("tokenize", temp.Path);
-        var first = TinyRuns.Start("Pretrain", "pretrain", temp.Path, "--set", "pretrain.steps=100000");
+        var first = TinyRuns.Start(StageCatalog.Pretrain, temp.Path, "--set", "pretrain.steps=100000");
         try
         {
             var manifestPath = Path.Combine(temp.Path, "pretrain", Manifest.FileName);
             first.WaitForFile(manifestPath, timeoutSeconds: 60);
-            var second = TinyRuns.Run("Pretrain", "pretrain", temp.Path, "--set", "pretrain.steps=100000");
+            var second = TinyRuns.Run(StageCatalog.Pretrain, temp.Path, "--set", "pretrain.steps=100000");
             StageAssert.FailedClearly(second, "already running");
         }
         finally { first.Kill(); }
@@ -67,7 +68,7 @@ public sealed class CrashSafetyTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("tokenize", temp.Path);
-        var result = TinyRuns.Run("Pretrain", "pretrain", temp.Path,
+        var result = TinyRuns.Run(StageCatalog.Pretrain, temp.Path,
             "--set", "pretrain.steps=900", "--set", "pretrain.batch_size=2", "--set", "pretrain.log_every=50",
             "--set", "pretrain.eval_every=100", "--set", "pretrain.checkpoint_every=100");
         Assert.True(result.ExitCode == 0, result.ToString());

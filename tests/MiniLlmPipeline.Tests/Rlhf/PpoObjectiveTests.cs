@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Rlhf;

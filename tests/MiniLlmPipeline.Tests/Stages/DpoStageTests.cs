@@ -24,9 +24,9 @@ public sealed class DpoStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("sft", temp.Path);
-        var stageDir = Path.Combine(temp.Path, StageNames.Dpo);
+        var stageDir = Path.Combine(temp.Path, StageCatalog.Dpo.Name);
 
-        var run = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
+        var run = TinyRuns.Run(StageCatalog.Dpo, temp.Path, Overrides);
         Assert.True(run.ExitCode == 0, run.ToString());
 
         var manifest = Manifest.TryRead(stageDir)!;
@@ -47,10 +47,10 @@ public sealed class DpoStageTests
         var (pairs, padId) = TinyPreferences.Training(stageDir);
         var separable = TinyPreferences.Distinguishable(pairs);
         var policyMargin = MeanLogProbMargin(stageDir, separable, padId);
-        var referenceMargin = MeanLogProbMargin(Path.Combine(temp.Path, StageNames.Sft), separable, padId);
+        var referenceMargin = MeanLogProbMargin(Path.Combine(temp.Path, StageCatalog.Sft.Name), separable, padId);
         Assert.True(policyMargin > referenceMargin + 0.5, $"log π(y_c) − log π(y_r): reference {referenceMargin:F3}, policy {policyMargin:F3}");
 
-        var again = TinyRuns.Run("Dpo", "dpo", temp.Path, Overrides);
+        var again = TinyRuns.Run(StageCatalog.Dpo, temp.Path, Overrides);
         StageAssert.UpToDate(again);
     }
 
@@ -85,22 +85,22 @@ public sealed class DpoStageTests
         string[] overrides = ["--set", "dpo.steps=24", "--set", "dpo.checkpoint_every=8", "--set", "dpo.log_every=4", "--set", "dpo.eval_samples=0"];
         using var straight = new TempDir();
         TinyRuns.CopyUpTo("sft", straight.Path);
-        var uninterrupted = TinyRuns.Run("Dpo", "dpo", straight.Path, overrides);
+        var uninterrupted = TinyRuns.Run(StageCatalog.Dpo, straight.Path, overrides);
         Assert.True(uninterrupted.ExitCode == 0, uninterrupted.ToString());
 
         using var killed = new TempDir();
         TinyRuns.CopyUpTo("sft", killed.Path);
-        var running = TinyRuns.Start("Dpo", "dpo", killed.Path, overrides);
-        var stateFile = Path.Combine(killed.Path, StageNames.Dpo, "state", "trainer.json");
+        var running = TinyRuns.Start(StageCatalog.Dpo, killed.Path, overrides);
+        var stateFile = Path.Combine(killed.Path, StageCatalog.Dpo.Name, "state", "trainer.json");
         running.WaitForFile(stateFile);
         Assert.False(running.Process.HasExited, "the run finished before it could be killed");
         running.Kill();
 
         // The resumed run recomputes the reference from the from: checkpoint, not from the half-trained policy.
-        var resumed = TinyRuns.Run("Dpo", "dpo", killed.Path, overrides);
+        var resumed = TinyRuns.Run(StageCatalog.Dpo, killed.Path, overrides);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains("resuming from step", resumed.StdErr);
-        MetricsSeries.AssertSameLosses(Path.Combine(straight.Path, StageNames.Dpo), Path.Combine(killed.Path, StageNames.Dpo));
+        MetricsSeries.AssertSameLosses(Path.Combine(straight.Path, StageCatalog.Dpo.Name), Path.Combine(killed.Path, StageCatalog.Dpo.Name));
     }
 
     /// <summary>Mean over pairs of log π(chosen | prompt) − log π(rejected | prompt) under a checkpoint's language model.</summary>

@@ -13,10 +13,10 @@ public sealed class PpoStageTests
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("reward_model", temp.Path);
 
-        var result = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.reward.form=0.5");
+        var result = TinyRuns.Run(StageCatalog.Ppo, temp.Path, "--set", "ppo.reward.form=0.5");
         Assert.True(result.ExitCode == 0, result.ToString());
 
-        var stageDir = Path.Combine(temp.Path, StageNames.Ppo);
+        var stageDir = Path.Combine(temp.Path, StageCatalog.Ppo.Name);
         var manifest = Manifest.TryRead(stageDir)!;
         Assert.Equal(StageStatus.Complete, manifest.Status);
         foreach (var file in new[] { ModelCheckpoint.WeightsFile, ModelCheckpoint.ConfigFile, "samples.md", "reward.png", "kl.png", "compliance.md" })
@@ -32,9 +32,9 @@ public sealed class PpoStageTests
 
         // The exported policy is a plain language model that downstream stages load.
         using var policy = ModelCheckpoint.LoadGpt(stageDir, torch.CPU);
-        Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, StageNames.Sft)), policy.Config);
+        Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, StageCatalog.Sft.Name)), policy.Config);
 
-        var again = TinyRuns.Run("Ppo", "ppo", temp.Path, "--set", "ppo.reward.form=0.5");
+        var again = TinyRuns.Run(StageCatalog.Ppo, temp.Path, "--set", "ppo.reward.form=0.5");
         StageAssert.UpToDate(again);
     }
 
@@ -43,7 +43,7 @@ public sealed class PpoStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("sft", temp.Path);
-        var result = TinyRuns.Run("Ppo", "ppo", temp.Path);
+        var result = TinyRuns.Run(StageCatalog.Ppo, temp.Path);
         StageAssert.FailedClearly(result, "needs the checkpoint of stage 'reward_model'");
     }
 }

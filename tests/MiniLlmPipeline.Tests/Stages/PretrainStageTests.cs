@@ -22,7 +22,7 @@ public sealed class PretrainStageTests
         Assert.True(losses[^1] < losses[0] - 0.3, $"loss went {losses[0]} → {losses[^1]}");
         Assert.True(manifest.Metrics!["val_loss"] > 0 && manifest.Metrics["mfu"] > 0);
 
-        var again = TinyRuns.Run("Pretrain", "pretrain", temp.Path);
+        var again = TinyRuns.Run(StageCatalog.Pretrain, temp.Path);
         StageAssert.UpToDate(again);
     }
 
@@ -30,7 +30,7 @@ public sealed class PretrainStageTests
     public void Pretrain_WithoutATokenizeRun_FailsWithOneClearMessage()
     {
         using var temp = new TempDir();
-        var result = TinyRuns.Run("Pretrain", "pretrain", temp.Path);
+        var result = TinyRuns.Run(StageCatalog.Pretrain, temp.Path);
         StageAssert.FailedClearly(result, "needs the checkpoint of stage 'tokenize'");
     }
 }

@@ -19,9 +19,9 @@ public sealed class RewardModelStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("sft", temp.Path);
-        var stageDir = Path.Combine(temp.Path, StageNames.RewardModel);
+        var stageDir = Path.Combine(temp.Path, StageCatalog.RewardModel.Name);
 
-        var run = TinyRuns.Run("RewardModel", "reward-model", temp.Path, Overrides);
+        var run = TinyRuns.Run(StageCatalog.RewardModel, temp.Path, Overrides);
         Assert.True(run.ExitCode == 0, run.ToString());
 
         var manifest = Manifest.TryRead(stageDir)!;
@@ -46,7 +46,7 @@ public sealed class RewardModelStageTests
         var accuracy = rewards.Chosen.Zip(rewards.Rejected, (c, r) => c > r ? 1.0 : 0.0).Average();
         Assert.True(accuracy > 0.9, $"training-pair accuracy {accuracy:P1} on {separable.Count} pairs");
 
-        var again = TinyRuns.Run("RewardModel", "reward-model", temp.Path, Overrides);
+        var again = TinyRuns.Run(StageCatalog.RewardModel, temp.Path, Overrides);
         StageAssert.UpToDate(again);
     }
 
@@ -55,7 +55,7 @@ public sealed class RewardModelStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
-        var result = TinyRuns.Run("RewardModel", "reward-model", temp.Path);
+        var result = TinyRuns.Run(StageCatalog.RewardModel, temp.Path);
         StageAssert.FailedClearly(result, "needs the checkpoint of stage 'sft'");
     }
 }

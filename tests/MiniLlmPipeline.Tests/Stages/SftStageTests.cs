@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Sft;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
@@ -42,7 +43,7 @@ public sealed class SftStageTests
         using var model = ModelCheckpoint.LoadGpt(stageDir, CPU);
         Assert.Equal(ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, "pretrain")), model.Config);
 
-        var again = TinyRuns.Run("Sft", "sft", temp.Path);
+        var again = TinyRuns.Run(StageCatalog.Sft, temp.Path);
         StageAssert.UpToDate(again);
     }
 
@@ -64,7 +65,7 @@ public sealed class SftStageTests
             Chat(("user", tooLong), ("assistant", "诗")),
         }, data);
 
-        var result = TinyRuns.Run("Sft", "sft", temp.Path,
+        var result = TinyRuns.Run(StageCatalog.Sft, temp.Path,
             "--set", $"sft.data={data}", "--set", "sft.steps=4", "--set", "sft.batch_size=2", "--set", "sft.eval_samples=1");
 
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -85,7 +86,7 @@ public sealed class SftStageTests
         var tooLong = string.Concat(Enumerable.Repeat("床前明月光，疑是地上霜。举头望明月，低头思故乡。", 30));
         ParquetDatasets.WriteStrings(data, [("prompt", [tooLong, tooLong + "春"]), ("response", ["诗", "词"])]);
 
-        var result = TinyRuns.Run("Sft", "sft", temp.Path, "--set", $"sft.data={data}");
+        var result = TinyRuns.Run(StageCatalog.Sft, temp.Path, "--set", $"sft.data={data}");
 
         StageAssert.FailedClearly(result, $"{data}: none of its 2 examples has an assistant token within max_seq_len 192");
         Assert.False(File.Exists(Path.Combine(temp.Path, "sft", ModelCheckpoint.WeightsFile)));
@@ -95,7 +96,7 @@ public sealed class SftStageTests
     public void Sft_WithoutItsFromCheckpoint_FailsWithOneClearMessage()
     {
         using var temp = new TempDir();
-        var result = TinyRuns.Run("Sft", "sft", temp.Path);
+        var result = TinyRuns.Run(StageCatalog.Sft, temp.Path);
         StageAssert.FailedClearly(result, "needs the checkpoint of stage 'pretrain'");
     }
 

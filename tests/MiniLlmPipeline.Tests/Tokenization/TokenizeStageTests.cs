@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Pipeline;
 using System.Text.Json;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Tokenization;
@@ -18,13 +19,13 @@ public sealed class TokenizeStageTests
         var runDir = temp.File("runs");
         string[] args = ["--set", $"tokenize.data={temp.File("train.parquet")}", "--set", $"tokenize.val_data={temp.File("val.parquet")}"];
 
-        var first = TinyRuns.Run("Tokenize", "tokenize", runDir, args);
+        var first = TinyRuns.Run(StageCatalog.Tokenize, runDir, args);
 
         Assert.True(first.ExitCode == 0, first.ToString());
         var stageDir = Path.Combine(runDir, "tokenize");
-        var tokenizer = TextTokenizer.Load(Path.Combine(stageDir, TokenizeStage.TokenizerDir));
+        var tokenizer = TextTokenizer.Load(Path.Combine(stageDir, TokenizedCorpus.TokenizerDir));
         Assert.Equal(384, tokenizer.VocabSize);
-        foreach (var (file, documents) in new[] { (TokenizeStage.TrainFile, train), (TokenizeStage.ValFile, val) })
+        foreach (var (file, documents) in new[] { (TokenizedCorpus.TrainFile, train), (TokenizedCorpus.ValFile, val) })
         {
             using var tokens = TokenFile.Open(Path.Combine(stageDir, file));
             Assert.Equal(384, tokens.VocabSize);
@@ -43,7 +44,7 @@ public sealed class TokenizeStageTests
             Assert.Equal(Math.Round(train.Sum(d => d.EnumerateRunes().Count()) / textTokens, 3), metrics.GetProperty("chars_per_token").GetDouble());
         }
 
-        var second = TinyRuns.Run("Tokenize", "tokenize", runDir, args);
+        var second = TinyRuns.Run(StageCatalog.Tokenize, runDir, args);
         StageAssert.UpToDate(second);
     }
 }

@@ -1,4 +1,6 @@
-namespace MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Stages.Tokenize;
 
 /// <summary><c>stages.tokenize</c>: train a byte-level BPE on <see cref="Data"/> and encode it for pretraining.</summary>
 public sealed record TokenizeConfig

@@ -1,10 +1,12 @@
-namespace MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary><c>stages.ppo</c>: PPO-RLHF with a reward model, per-token KL to a frozen reference, and GAE.</summary>
 public sealed record PpoConfig : TrainingConfig
 {
-    public string From { get; init; } = StageNames.Sft;
-    public string RewardModel { get; init; } = StageNames.RewardModel;
+    public string From { get; init; } = StageCatalog.Sft.Name;
+    public string RewardModel { get; init; } = StageCatalog.RewardModel.Name;
     public required string Prompts { get; init; }
     public int Iterations { get; init; } = 20;
     public int RolloutBatch { get; init; } = 32;

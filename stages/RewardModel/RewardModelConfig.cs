@@ -1,9 +1,11 @@
-namespace MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Stages.RewardModel;
 
 /// <summary><c>stages.reward_model</c>: Bradley–Terry reward model on preference pairs.</summary>
 public sealed record RewardModelConfig : TrainingConfig
 {
-    public string From { get; init; } = StageNames.Sft;
+    public string From { get; init; } = StageCatalog.Sft.Name;
     public required string Data { get; init; }
     public string? ValData { get; init; }
 }

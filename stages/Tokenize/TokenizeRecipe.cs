@@ -2,30 +2,19 @@ using System.Diagnostics;
 using System.Text;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Tokenization;
+using static MiniLlmPipeline.Tokenization.TokenizedCorpus;
 
-namespace MiniLlmPipeline.Tokenization;
+namespace MiniLlmPipeline.Stages.Tokenize;
 
 /// <summary>
 /// The tokenize stage: trains a <see cref="BpeTrainer"/> on the pretraining text, writes the tokenizer
-/// folder, and encodes the training (and optional validation) text into flat token files for pretraining.
-/// Output contract, read by pretraining from this stage's folder: <c>tokenizer/</c>, <c>train.bin</c>,
-/// <c>val.bin</c> (only with <c>val_data</c>); documents in a token file are separated by <c>&lt;|endoftext|&gt;</c>.
+/// folder, and encodes the training (and optional validation) text into flat token files for pretraining
+/// (the layout of <see cref="TokenizedCorpus"/>).
 /// </summary>
-public static class TokenizeStage
+public static class TokenizeRecipe
 {
-    public const string TokenizerDir = "tokenizer";
-    public const string TrainFile = "train.bin";
-    public const string ValFile = "val.bin";
-
-    public static StageDefinition<TokenizeConfig> Definition { get; } = new(
-        StageNames.Tokenize,
-        "Train a byte-level BPE tokenizer on the pretraining text and encode the text for pretraining",
-        spec => spec.Stages.Tokenize,
-        config => [("data", config.Data), ("val_data", config.ValData)],
-        _ => [],
-        Execute);
-
-    public static IReadOnlyDictionary<string, double> Execute(StageContext<TokenizeConfig> context)
+    public static IReadOnlyDictionary<string, double> Run(StageContext<TokenizeConfig> context)
     {
         var config = context.Config;
         var train = ParquetDatasets.ReadText(config.Data).ToList();
@@ -70,20 +59,6 @@ public static class TokenizeStage
             ["train_mb_per_s"] = Math.Round(trainBytes / 1e6 / trainSeconds, 2),
             ["encode_mb_per_s"] = Math.Round(encodedBytes / 1e6 / encodeSeconds, 2),
         };
-    }
-
-    /// <summary>All documents' ids in order, each followed by <c>&lt;|endoftext|&gt;</c>; documents are encoded in parallel.</summary>
-    public static List<int> EncodeDocuments(TextTokenizer tokenizer, IReadOnlyList<string> documents)
-    {
-        var encoded = new IReadOnlyList<int>[documents.Count];
-        Parallel.For(0, documents.Count, d => encoded[d] = tokenizer.Encode(documents[d]));
-        var ids = new List<int>(encoded.Sum(e => e.Count + 1));
-        foreach (var document in encoded)
-        {
-            ids.AddRange(document);
-            ids.Add(tokenizer.EndOfTextId);
-        }
-        return ids;
     }
 
     private static long Utf8Bytes(IEnumerable<string> texts) => texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));

@@ -1,4 +1,6 @@
-namespace MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Stages.Eval;
 
 /// <summary><c>stages.eval</c>: compare every completed stage on held-out data.</summary>
 public sealed record EvalConfig

@@ -1,9 +1,11 @@
-namespace MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Pipeline;
+
+namespace MiniLlmPipeline.Stages.Dpo;
 
 /// <summary><c>stages.dpo</c>: Direct Preference Optimization against a frozen reference.</summary>
 public sealed record DpoConfig : TrainingConfig
 {
-    public string From { get; init; } = StageNames.Sft;
+    public string From { get; init; } = StageCatalog.Sft.Name;
     public required string Data { get; init; }
     public string? ValData { get; init; }
     public double Beta { get; init; } = 0.1;

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Tokenization;
 
-namespace MiniLlmPipeline.Evaluation;
+namespace MiniLlmPipeline.Stages.Eval;
 
 /// <summary>
 /// The eval stage: measures every completed stage checkpoint of the pipeline on the same held-out data
@@ -15,28 +17,17 @@ namespace MiniLlmPipeline.Evaluation;
 /// answers, the reward model's pairwise accuracy — and writes runs/&lt;pipeline&gt;/report.md, report.json
 /// and the figures. A stage that never ran gets a "not run" row instead of failing the evaluation.
 /// </summary>
-public static class EvalStage
+public static class EvalRecipe
 {
     /// <summary>The stages compared, in pipeline order.</summary>
-    public static IReadOnlyList<string> EvaluatedStages { get; } =
-        [StageNames.Pretrain, StageNames.Sft, StageNames.RewardModel, StageNames.Dpo, StageNames.Ppo];
-
-    public static StageDefinition<EvalConfig> Definition { get; } = new(
-        StageNames.Eval,
-        "Compare every completed stage on held-out data and write runs/<pipeline>/report.md",
-        spec => spec.Stages.Eval,
-        config => [("prompts", config.Prompts), ("val_data", config.ValData), ("preferences", config.Preferences)],
-        _ => [],
-        Execute,
-        OptionalUpstream: _ => EvaluatedStages,
-        Epilogue: (spec, _) => $"report: {ReportPath(spec)}");
+    public static IReadOnlyList<string> EvaluatedStages => StageCatalog.Reported.Select(s => s.Name).ToList();
 
     /// <summary>Answers decoded together: 64 rows take about half the CPU time of 4 × 16 (measured on the Tang model).</summary>
     private const int GenerationBatch = 64;
 
     public static string ReportPath(PipelineSpec spec) => Path.Combine(RunFolders.PipelineDir(spec), PipelineReport.MarkdownFile);
 
-    public static IReadOnlyDictionary<string, double> Execute(StageContext<EvalConfig> context)
+    public static IReadOnlyDictionary<string, double> Run(StageContext<EvalConfig> context)
     {
         var (spec, config) = (context.Spec, context.Config);
         var data = new HeldOutData(
@@ -47,12 +38,12 @@ public static class EvalStage
 
         WarnIfPpoTrainedOnEvalPrompts(context);
 
-        var rewardDir = CompletedDir(spec, StageNames.RewardModel);
+        var rewardDir = CompletedDir(spec, StageCatalog.RewardModel.Name);
         var rewardModel = rewardDir is null ? null : RewardModelScorer.Load(rewardDir, spec.Model, context.Device);
         var rows = new List<StageReportRow>();
         try
         {
-            foreach (var stage in EvaluatedStages.Where(s => spec.Stages.Get(s) is not null))
+            foreach (var stage in EvaluatedStages.Where(spec.Defines))
             {
                 var clock = Stopwatch.StartNew();
                 var row = Evaluate(context, stage, data, sampling, rewardModel);
@@ -83,7 +74,7 @@ public static class EvalStage
         if (manifest?.Status != StageStatus.Complete) return StageReportRow.Missing(stage, manifest?.Status ?? StageReportRow.NotRun);
 
         var metrics = new Dictionary<string, double>();
-        if (stage == StageNames.RewardModel)
+        if (StageCatalog.Find(stage)!.Output == StageOutput.RewardModel)
         {
             if (rewardModel is not null && data.Preferences.Count > 0)
                 (metrics[EvalMetrics.RewardAccuracy], metrics[EvalMetrics.RewardMargin]) = rewardModel.PairwiseAccuracy(data.Preferences);
@@ -97,7 +88,7 @@ public static class EvalStage
         {
             if (data.ValTexts.Count > 0)
             {
-                var ids = TokenizeStage.EncodeDocuments(generator.Tokenizer, data.ValTexts);
+                var ids = TokenizedCorpus.EncodeDocuments(generator.Tokenizer, data.ValTexts);
                 metrics[EvalMetrics.ValPerplexity] = ValidationPerplexity.Compute(generator.Model, ids, config.ValWindows);
             }
             var form = FormComplianceEvaluator.Evaluate(generator, data.Prompts, config.Samples, context.Spec.Seed, sampling,
@@ -129,7 +120,7 @@ public static class EvalStage
     /// </summary>
     private static void WarnIfPpoTrainedOnEvalPrompts(StageContext<EvalConfig> context)
     {
-        if (context.Spec.Stages.Ppo is not { } ppo || ppo.Prompts != context.Config.Prompts) return;
+        if (context.Spec.ConfigOf(StageCatalog.Ppo) is not { } ppo || ppo.Prompts != context.Config.Prompts) return;
         var heldOut = ppo.EvalPrompts == context.Config.Prompts ? ppo.EvalSamples : 0;
         if (context.Config.Samples > heldOut)
             context.Log($"warning: PPO trains on {ppo.Prompts} and holds out only its first {heldOut} form prompts; " +
@@ -139,7 +130,7 @@ public static class EvalStage
     private static string? CompletedDir(PipelineSpec spec, string stage)
     {
         var dir = RunFolders.StageDir(spec, stage);
-        return spec.Stages.Get(stage) is not null && Manifest.TryRead(dir)?.Status == StageStatus.Complete ? dir : null;
+        return spec.Defines(stage) && Manifest.TryRead(dir)?.Status == StageStatus.Complete ? dir : null;
     }
 
     private static Dictionary<string, string> Settings(PipelineSpec spec, EvalConfig config, HeldOutData data, SamplingSettings sampling,
