@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Training;
 using Spectre.Console;

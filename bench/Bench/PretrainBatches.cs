@@ -1,6 +1,5 @@
 using System.Text;
 using MiniLlmPipeline.Data;
-using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

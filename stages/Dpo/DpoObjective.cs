@@ -1,7 +1,6 @@
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Training;
 using static TorchSharp.torch;
 

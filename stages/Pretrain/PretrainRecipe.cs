@@ -1,5 +1,6 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;

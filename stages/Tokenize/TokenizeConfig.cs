@@ -1,4 +1,3 @@
-using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Stages.Tokenize;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MiniLlmPipeline.Data;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
 using static MiniLlmPipeline.Tokenization.TokenizedCorpus;

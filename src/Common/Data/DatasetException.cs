@@ -1,4 +1,4 @@
-using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.IO;
 
 namespace MiniLlmPipeline.Data;
 

@@ -1,4 +1,3 @@
-using MiniLlmPipeline.Training;
 
 namespace MiniLlmPipeline.Data;
 

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.IO;
 using Parquet;
 using Parquet.Schema;
 using MiniLlmPipeline.Pipeline;

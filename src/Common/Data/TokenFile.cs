@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Text;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Data;

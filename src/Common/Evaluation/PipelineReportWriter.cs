@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.IO;
 
 namespace MiniLlmPipeline.Evaluation;
 

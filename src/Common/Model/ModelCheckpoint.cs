@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.IO;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Pipeline;

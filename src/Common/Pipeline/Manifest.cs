@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MiniLlmPipeline.IO;
 
 namespace MiniLlmPipeline.Pipeline;
 

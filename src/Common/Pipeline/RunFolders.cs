@@ -1,3 +1,5 @@
+using MiniLlmPipeline.IO;
+
 namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>Where a pipeline's artifacts live: runs/&lt;pipeline&gt;/&lt;stage&gt;/ unless the spec sets run_dir.</summary>

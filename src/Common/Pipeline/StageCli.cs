@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Training;
 
 namespace MiniLlmPipeline.Pipeline;

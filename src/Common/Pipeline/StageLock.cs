@@ -1,3 +1,5 @@
+using MiniLlmPipeline.IO;
+
 namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Rlhf;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using MiniLlmPipeline.Alignment;
+using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Training;
 using TorchSharp;

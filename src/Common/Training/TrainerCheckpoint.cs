@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.IO;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

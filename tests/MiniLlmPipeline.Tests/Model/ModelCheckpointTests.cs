@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using System.Text;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Pipeline;

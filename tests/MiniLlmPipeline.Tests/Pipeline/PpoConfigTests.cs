@@ -1,7 +1,6 @@
 using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Evaluation;
-using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Pipeline;
 

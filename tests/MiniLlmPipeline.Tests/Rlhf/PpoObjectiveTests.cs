@@ -1,6 +1,5 @@
 using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Training;
 using TorchSharp;

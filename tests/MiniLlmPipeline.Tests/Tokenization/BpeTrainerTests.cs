@@ -1,3 +1,4 @@
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Tokenization;
 
 namespace MiniLlmPipeline.Tests.Tokenization;
@@ -115,7 +116,7 @@ public sealed class BpeTrainerTests
     public void Load_ReportsAMissingTokenizerFolder_AsAStageInputError()
     {
         using var temp = new TempDir();
-        var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.File("nope")));
+        var error = Assert.Throws<MiniLlmPipeline.IO.StageInputException>(() => TextTokenizer.Load(temp.File("nope")));
         Assert.Contains("vocab.json", error.Message);
     }
 
@@ -126,7 +127,7 @@ public sealed class BpeTrainerTests
         new BpeTrainer(300, 1).Train(TokenizerCorpus.Poems).Save(temp.Path);
         File.AppendAllText(temp.File(BpeModel.MergesFile), "nosuch token\n");
 
-        var error = Assert.Throws<MiniLlmPipeline.Pipeline.StageInputException>(() => TextTokenizer.Load(temp.Path));
+        var error = Assert.Throws<MiniLlmPipeline.IO.StageInputException>(() => TextTokenizer.Load(temp.Path));
         Assert.Contains($"{BpeModel.MergesFile}:{300 - 260 + 2}", error.Message);
     }
 }

@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.IO;
 
 /// <summary>
 /// Base of every error a user causes and can fix (bad spec, bad data, missing upstream stage).

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.IO;
 
 /// <summary>
 /// Crash-safe writes: content goes to a temporary sibling, is flushed to disk, then renamed over

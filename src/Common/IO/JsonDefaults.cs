@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.IO;
 
 /// <summary>The one JSON style of every file this toolkit writes: snake_case, indented, UTF-8 kept readable.</summary>
 public static class JsonDefaults

@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Training;
+namespace MiniLlmPipeline.Data;
 
 /// <summary>
 /// Derives a per-item RNG seed from the run seed and an index (step, micro-batch, example), so every

@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.IO;
 
 /// <summary>
 /// A stage's inputs are not usable: the upstream stage never completed, its checkpoint does not

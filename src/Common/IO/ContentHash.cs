@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.IO;
 
 /// <summary>SHA-256 fingerprints that decide whether a stage is up to date.</summary>
 public static class ContentHash
