@@ -34,7 +34,7 @@ internal static class DpoRecipe
                     $"(mean {meanLength:F0} tokens per response), {config.LossType} loss, beta {config.Beta}, device {context.Device.type}");
 
         var generator = new TextGenerator(policy, tokenizer, chat: true);
-        var before = ComplianceComparison.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
+        var before = StageComplianceCheck.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
 
         var sampler = new LengthBucketSampler(train.Pairs.Select(p => p.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new DpoObjective(policy, train.Pairs, sampler, validation?.Pairs ?? [], config, tokenizer.PadId, context.Device);
@@ -55,7 +55,7 @@ internal static class DpoRecipe
         metrics["seconds_reference"] = referenceSeconds;
         if (metrics.TryGetValue("val_reward_accuracy", out var accuracy))
             context.Log($"validation: reward accuracy {accuracy:P1}, reward margin {metrics["val_reward_margin"]:F3} on {objective.ValidationPairs} pairs");
-        ComplianceComparison.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
+        StageComplianceCheck.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
             $"DPO samples ({context.Spec.Name})");
         return metrics;
     }

@@ -44,7 +44,7 @@ internal static class PpoRecipe
         context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
                     $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
-        var before = ComplianceComparison.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
+        var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
@@ -81,7 +81,7 @@ internal static class PpoRecipe
         if (last is not null)
             foreach (var key in new[] { "reward_mean", "reward_model_mean", "form_score_mean", "kl", "kl_coef", "iteration_seconds", "gen_tokens_per_s" })
                 if (last.Metrics.TryGetValue(key, out var v)) metrics[key] = v;
-        ComplianceComparison.MeasureAfter(context, before, new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts,
+        StageComplianceCheck.MeasureAfter(context, before, new TextGenerator(model.Policy, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, metrics, "compliance.md", $"PPO form compliance ({context.Spec.Name})");
         return metrics;
     }

@@ -31,7 +31,7 @@ internal static class SftRecipe
                     $"(mean {meanLength:F0} tokens), device {context.Device.type}");
 
         var generator = new TextGenerator(model, tokenizer, chat: true);
-        var before = ComplianceComparison.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
+        var before = StageComplianceCheck.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
 
         var sampler = new LengthBucketSampler(train.Select(s => s.Ids.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new SftObjective(model, train, sampler, validation, config.EvalBatches, tokenizer.PadId, maxLength,
@@ -44,7 +44,7 @@ internal static class SftRecipe
         var metrics = result.ToMetrics();
         metrics["train_examples"] = train.Count;
         metrics["dropped_examples"] = dropped;
-        ComplianceComparison.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
+        StageComplianceCheck.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
             $"SFT samples ({context.Spec.Name})");
         return metrics;
     }

@@ -26,7 +26,7 @@ public static class PipelinePlots
     {
         var written = new List<ReportPlot>();
         if (SaveLossCurves(pipelineDir, report)) written.Add(new ReportPlot(LossFile, "Training loss of every stage"));
-        if (SavePpo(pipelineDir)) written.Add(new ReportPlot(PpoFile, "PPO reward and KL over training"));
+        if (SavePpo(pipelineDir, report)) written.Add(new ReportPlot(PpoFile, "PPO reward and KL over training"));
         if (SaveCompliance(pipelineDir, report)) written.Add(new ReportPlot(ComplianceFile, "Form compliance by stage"));
         return written;
     }
@@ -53,9 +53,11 @@ public static class PipelinePlots
         return true;
     }
 
-    private static bool SavePpo(string pipelineDir)
+    private static bool SavePpo(string pipelineDir, PipelineReport report)
     {
-        var records = ReadMetrics(pipelineDir, Pipeline.StageCatalog.Ppo.Name);
+        // The stage that logged PPO iterations (the report knows stages by their rows, not by name).
+        var records = report.Stages.Where(r => r.Ran).Select(r => ReadMetrics(pipelineDir, r.Stage))
+            .FirstOrDefault(m => m.Any(record => record.TryGetValue("kind", out var kind) && kind.GetString() == PpoKind)) ?? [];
         var (rewardSteps, rewards) = MetricsPlot.Points(records, PpoKind, PpoRewardKey);
         var (klSteps, kls) = MetricsPlot.Points(records, PpoKind, PpoKlKey);
         if (rewardSteps.Length == 0 && klSteps.Length == 0) return false;
