@@ -3,7 +3,6 @@ using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Bench;
 
@@ -29,7 +28,7 @@ internal static class GenerationBench
                 model.eval();
                 var label = $"{MatmulBench.Name(dtype)} batch {batch}";
                 var prompts = Prompts(batch);
-                var seconds = Timing.BestSeconds(options.Repeats(3), () => Generator.Generate(model, prompts, settings, [], 0, null));
+                var seconds = Timing.BestSeconds(options.Repeats(3), () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null));
                 var cached = batch * newTokens / seconds;
                 yield return new(Section, $"{label} KV cache", cached, "tok/s", $"{newTokens} new tokens, best of {options.Repeats(3)}{(dtype == ScalarType.Float32 ? "" : "; Generate decodes in fp32 (MixedPrecision.Suspend)")}");
                 {
@@ -37,7 +36,7 @@ internal static class GenerationBench
                     TorchRuntime.DecodingThreads = TorchRuntime.PhysicalCores();
                     // 32 tokens: on a busy machine this variant is slow enough that 256 would take minutes.
                     var shortRun = settings with { MaxNewTokens = 32 };
-                    var allCores = Timing.BestSeconds(1, () => Generator.Generate(model, prompts, shortRun, [], 0, null));
+                    var allCores = Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, prompts, shortRun, [], 0, null));
                     TorchRuntime.DecodingThreads = decoding;
                     yield return new(Section, $"{label} KV cache, {TorchRuntime.PhysicalCores()} threads", batch * 32 / allCores, "tok/s",
                         $"32 new tokens, against {decoding} decoding thread(s) above");
@@ -45,7 +44,7 @@ internal static class GenerationBench
                 if (dtype != ScalarType.Float32) continue; // re-forwarding is the fp32 reference the cache is judged against
 
                 var (reforward, how) = batch == 1
-                    ? (batch * newTokens / Timing.BestSeconds(1, () => Generator.Generate(model, prompts, settings, [], 0, null, useKvCache: false)), "measured")
+                    ? (batch * newTokens / Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useKvCache: false)), "measured")
                     : (batch * newTokens / ReforwardSeconds(model, prompts, newTokens), "estimated: one re-forward step timed every 32 tokens, interpolated");
                 yield return new(Section, $"{label} re-forward", reforward, "tok/s", $"{newTokens} new tokens, {how}");
                 yield return new(Section, $"{label} KV-cache speed-up", cached / reforward, "×", "KV cache tok/s ÷ re-forward tok/s");
@@ -67,7 +66,7 @@ internal static class GenerationBench
         for (var t = 0; t < newTokens; t += 32)
         {
             var grown = prompts.Select(p => p.Concat(Enumerable.Repeat(500, t)).ToArray()).ToList();
-            samples.Add((t, Timing.BestSeconds(1, () => Generator.Generate(model, grown, one, [], 0, null, useKvCache: false))));
+            samples.Add((t, Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, grown, one, [], 0, null, useKvCache: false))));
         }
         samples.Add((newTokens - 1, samples[^1].Seconds + (samples[^1].Seconds - samples[0].Seconds) * (newTokens - 1 - samples[^1].T) / Math.Max(1, samples[^1].T)));
         var total = 0.0;

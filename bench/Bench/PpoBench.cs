@@ -5,7 +5,6 @@ using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Training;
 using TorchSharp;
-using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Bench;
 
@@ -47,7 +46,7 @@ internal static class PpoBench
         foreach (var cached in new[] { true, false })
         {
             var seconds = Timing.BestSeconds(cached ? options.Repeats(2) : 1,
-                () => Generator.Generate(policy, prompts.Take(config.RolloutBatch).ToList(), settings, [], 0, new torch.Generator(1), cached),
+                () => BatchedGenerator.Generate(policy, prompts.Take(config.RolloutBatch).ToList(), settings, [], 0, new torch.Generator(1), cached),
                 warmup: cached ? 1 : 0);
             rates[cached] = config.RolloutBatch * config.MaxNewTokens / seconds;
             yield return new(Section, $"rollout generation {(cached ? "KV cache" : "re-forward")}", rates[cached], "tok/s",

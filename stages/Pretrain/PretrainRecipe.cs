@@ -6,7 +6,6 @@ using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Tokenization;
 using MiniLlmPipeline.Training;
 using TorchSharp;
-using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Stages.Pretrain;
 
@@ -70,7 +69,7 @@ internal static class PretrainRecipe
         var prompts = SampleTitles.Select(t => tokenizer.Encode($"《{t}》\n").ToArray()).ToList();
         var settings = new SamplingSettings { MaxNewTokens = Math.Min(64, model.Config.MaxSeqLen - 16), Temperature = 0.8, TopP = 0.95 };
         var rng = new torch.Generator((ulong)context.Spec.Seed);
-        var completions = Generator.Generate(model, prompts, settings, [tokenizer.EndOfTextId], tokenizer.PadId, rng);
+        var completions = BatchedGenerator.Generate(model, prompts, settings, [tokenizer.EndOfTextId], tokenizer.PadId, rng);
         var samples = SampleTitles.Zip(completions, (title, ids) => $"《{title}》\n{tokenizer.Decode(ids, skipSpecialTokens: true).Trim()}");
         AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.txt"), string.Join("\n\n", samples) + "\n");
         context.Log("samples:\n" + string.Join("\n\n", samples));

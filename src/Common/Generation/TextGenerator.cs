@@ -3,7 +3,6 @@ using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Tokenization;
 using MiniLlmPipeline.Training;
 using TorchSharp;
-using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Generation;
 
@@ -39,7 +38,7 @@ public sealed class TextGenerator(Gpt model, TextTokenizer tokenizer, bool chat)
         int[] stopIds = chat ? [tokenizer.ImEndId, tokenizer.EndOfTextId] : [tokenizer.EndOfTextId];
         using var inference = InferenceMode.Enter(model);
         foreach (var batch in prompts.Chunk(batchSize))
-            foreach (var ids in Generator.Generate(model, batch, settings, stopIds, tokenizer.PadId, rng))
+            foreach (var ids in BatchedGenerator.Generate(model, batch, settings, stopIds, tokenizer.PadId, rng))
                 texts.Add(tokenizer.Decode(ids.Where(id => !stopIds.Contains(id))).Trim());
         return texts;
     }

@@ -7,7 +7,6 @@ using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using Generator = MiniLlmPipeline.Generation.Generator;
 
 namespace MiniLlmPipeline.Rlhf;
 
@@ -49,7 +48,7 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         _history = new KlCoefficientHistory(klHistoryPath);
         _kl = IKlController.Create(config.KlCoef, config.KlTarget);
         // Trimmed here as Generator trims them, so the rollout batch holds exactly the prompt ids the responses followed.
-        _prompts = prompts.Select(p => Generator.FitPrompt(p, reference.Config.MaxSeqLen, config.MaxNewTokens)).ToList();
+        _prompts = prompts.Select(p => BatchedGenerator.FitPrompt(p, reference.Config.MaxSeqLen, config.MaxNewTokens)).ToList();
     }
 
     private int MiniBatches => _config.RolloutBatch / _config.MiniBatch;
@@ -107,7 +106,7 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _model.Policy.parameters().First().device;
         var rng = new torch.Generator((ulong)SeedMix.Of(_seed, iteration), device);
-        var responses = Generator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng)
+        var responses = BatchedGenerator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng)
             .Select(r => r.Length == 0 ? [_padId] : r).ToList();
         var generationSeconds = clock.Elapsed.TotalSeconds;
 

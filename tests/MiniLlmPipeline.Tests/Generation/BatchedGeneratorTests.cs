@@ -4,7 +4,7 @@ using TorchSharp;
 
 namespace MiniLlmPipeline.Tests.Generation;
 
-public class GeneratorTests
+public class BatchedGeneratorTests
 {
     private static readonly SamplingSettings GreedyTen = new() { Greedy = true, MaxNewTokens = 10 };
 
@@ -14,10 +14,10 @@ public class GeneratorTests
     public void LeftPaddedBatch_GeneratesWhatEachPromptGeneratesAlone()
     {
         using var model = TinyModels.Create();
-        var batched = Generator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
+        var batched = BatchedGenerator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
         for (var i = 0; i < Prompts.Length; i++)
         {
-            var alone = Generator.Generate(model, [Prompts[i]], GreedyTen, stopIds: [], padId: 0, rng: null);
+            var alone = BatchedGenerator.Generate(model, [Prompts[i]], GreedyTen, stopIds: [], padId: 0, rng: null);
             Assert.Equal(alone[0], batched[i]);
             Assert.Equal(10, batched[i].Length);
         }
@@ -27,8 +27,8 @@ public class GeneratorTests
     public void KvCachedDecoding_GeneratesWhatFullRecomputationGenerates()
     {
         using var model = TinyModels.Create();
-        var cached = Generator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
-        var recomputed = Generator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null, useKvCache: false);
+        var cached = BatchedGenerator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
+        var recomputed = BatchedGenerator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null, useKvCache: false);
         Assert.Equal(cached, recomputed);
     }
 
@@ -36,9 +36,9 @@ public class GeneratorTests
     public void StopToken_EndsItsRow_AndIsIncluded()
     {
         using var model = TinyModels.Create();
-        var free = Generator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
+        var free = BatchedGenerator.Generate(model, Prompts, GreedyTen, stopIds: [], padId: 0, rng: null);
         var stop = free[0][2];
-        var stopped = Generator.Generate(model, Prompts, GreedyTen, stopIds: [stop], padId: 0, rng: null);
+        var stopped = BatchedGenerator.Generate(model, Prompts, GreedyTen, stopIds: [stop], padId: 0, rng: null);
         for (var i = 0; i < Prompts.Length; i++)
         {
             var firstStop = Array.IndexOf(free[i], stop);
@@ -53,8 +53,8 @@ public class GeneratorTests
     {
         using var model = TinyModels.Create();
         var settings = new SamplingSettings { MaxNewTokens = 8, Temperature = 1.0, TopK = 20 };
-        var first = Generator.Generate(model, Prompts, settings, [], 0, new torch.Generator(3));
-        var second = Generator.Generate(model, Prompts, settings, [], 0, new torch.Generator(3));
+        var first = BatchedGenerator.Generate(model, Prompts, settings, [], 0, new torch.Generator(3));
+        var second = BatchedGenerator.Generate(model, Prompts, settings, [], 0, new torch.Generator(3));
         Assert.Equal(first, second);
     }
 }

@@ -9,10 +9,8 @@ namespace MiniLlmPipeline.Generation;
 /// Batched autoregressive decoding. Prompts are LEFT-padded so every row's next token sits in the
 /// last column; the attention mask hides the pads and positions count only real tokens, so a row
 /// decodes exactly as it would alone. With the KV cache each step feeds only the newest token.
-/// Files with <c>using static TorchSharp.torch</c> see two <c>Generator</c>s: alias this one
-/// (<c>using Generator = MiniLlmPipeline.Generation.Generator;</c>) or write <c>torch.Generator</c>.
 /// </summary>
-public static class Generator
+public static class BatchedGenerator
 {
     /// <summary>
     /// Completions (prompt excluded; the stop token included when one was produced). A row that has
