@@ -44,8 +44,8 @@ internal static class DpoRecipe
         var scored = objective.PrecomputeReference((long)totalSteps * config.GradAccum);
         var referenceSeconds = clock.Elapsed.TotalSeconds;
         context.Log($"reference log-probs of {scored:N0} training and {objective.ValidationPairs} validation pairs in {referenceSeconds:F1}s");
-        var result = new Trainer(config, context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))
-            .Train(policy, objective, totalSteps);
+        var result = new Trainer(context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))
+            .Train(policy, objective, config, totalSteps);
 
         ModelCheckpoint.Save(context.StageDir, policy, upstream.TokenizerDir);
 

@@ -5,7 +5,7 @@ using MiniLlmPipeline.Tokenization;
 namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary>A few rollout responses of an iteration, printed and appended to samples.md (restarted by iteration 0), to watch PPO's effect.</summary>
-internal sealed class PpoSamples(string path, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, Action<string> log)
+public sealed class PpoSamples(string path, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, Action<string> log)
 {
     private const int PerIteration = 3;
 

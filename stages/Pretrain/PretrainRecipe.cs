@@ -36,8 +36,8 @@ internal static class PretrainRecipe
         var objective = new PretrainObjective(model, train.Sequence, validation?.Sequence, config.BatchSize, seqLen,
             context.Spec.Seed, config.EvalBatches, context.Device);
         var totalSteps = config.ResolveSteps(train.Sequence.Count / seqLen);
-        var result = new Trainer(config, context.TrainerOptions("pretraining loss", flopsPerToken))
-            .Train(model, objective, totalSteps);
+        var result = new Trainer(context.TrainerOptions("pretraining loss", flopsPerToken))
+            .Train(model, objective, config, totalSteps);
 
         ModelCheckpoint.Save(context.StageDir, model, tokenizerDir);
         WriteSamples(context, model, tokenizer);

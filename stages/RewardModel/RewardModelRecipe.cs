@@ -40,8 +40,8 @@ internal static class RewardModelRecipe
         var sampler = new LengthBucketSampler(train.Pairs.Select(p => p.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new RewardModelObjective(model, train.Pairs, sampler, validation?.Pairs ?? [],
             config.EvalBatches * config.BatchSize, config.BatchSize, tokenizer.PadId, context.Device);
-        var result = new Trainer(config, context.TrainerOptions("reward model loss (Bradley–Terry)", model.Trunk.FlopsPerToken((int)meanLength)))
-            .Train(model, objective, config.ResolveSteps(train.Pairs.Count));
+        var result = new Trainer(context.TrainerOptions("reward model loss (Bradley–Terry)", model.Trunk.FlopsPerToken((int)meanLength)))
+            .Train(model, objective, config, config.ResolveSteps(train.Pairs.Count));
 
         ModelCheckpoint.Save(context.StageDir, model, upstream.TokenizerDir);
 

@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Pipeline;
+using MiniLlmPipeline.Training;
 
 namespace MiniLlmPipeline.Stages.Sft;
 

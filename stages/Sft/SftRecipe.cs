@@ -36,8 +36,8 @@ internal static class SftRecipe
         var sampler = new LengthBucketSampler(train.Select(s => s.Ids.Length).ToList(), config.BatchSize, context.Spec.Seed);
         var objective = new SftObjective(model, train, sampler, validation, config.EvalBatches, tokenizer.PadId, maxLength,
             context.Spec.Seed, context.Device);
-        var result = new Trainer(config, context.TrainerOptions("SFT loss (assistant tokens)", model.FlopsPerToken((int)meanLength)))
-            .Train(model, objective, config.ResolveSteps(train.Count));
+        var result = new Trainer(context.TrainerOptions("SFT loss (assistant tokens)", model.FlopsPerToken((int)meanLength)))
+            .Train(model, objective, config, config.ResolveSteps(train.Count));
 
         ModelCheckpoint.Save(context.StageDir, model, upstream.TokenizerDir);
 

@@ -22,6 +22,10 @@ public sealed class ProgressReporter
     public static bool IsInteractive => !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null;
 
     /// <summary>Runs <paramref name="body"/> with a reporter; the bar lives for the duration of the call.</summary>
+    public static void Run(string stage, int startStep, int totalSteps, Action<ProgressReporter> body) =>
+        Run<object?>(stage, startStep, totalSteps, reporter => { body(reporter); return null; });
+
+    /// <summary>Runs <paramref name="body"/> with a reporter and returns its result; the bar lives for the duration of the call.</summary>
     public static T Run<T>(string stage, int startStep, int totalSteps, Func<ProgressReporter, T> body)
     {
         var reporter = new ProgressReporter(stage, totalSteps);

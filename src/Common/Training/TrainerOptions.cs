@@ -7,15 +7,11 @@ public sealed record TrainerOptions
     public required string StateDir { get; init; }
     public string? TensorBoardDir { get; init; }
     public bool Resume { get; init; }
-    public int Seed { get; init; } = 1337;
+    /// <summary>The pipeline's seed (<c>seed:</c>): each step's random draws are seeded from it and the step.</summary>
+    public required int Seed { get; init; }
     public required string StageName { get; init; }
     /// <summary>Model FLOPs per trained token (6N + attention), to report achieved GFLOP/s; 0 to skip.</summary>
     public double FlopsPerToken { get; init; }
     /// <summary>Labels for the loss curve plot written at the end (loss.png); null disables the plot.</summary>
     public string? PlotTitle { get; init; }
-    /// <summary>
-    /// Called after each completed optimizer step (1-based) with the run's metrics log, before any checkpoint of
-    /// that step, so a stage can add records of its own kinds (PPO writes one <c>ppo</c> record per iteration).
-    /// </summary>
-    public Action<int, MetricsLog>? AfterStep { get; init; }
 }

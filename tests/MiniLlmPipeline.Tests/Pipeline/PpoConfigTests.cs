@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Evaluation;
@@ -25,8 +26,6 @@ public sealed class PpoConfigTests
     }
 
     [Theory]
-    [InlineData("grad_accum")]
-    [InlineData("steps")]
     [InlineData("mini_batch")]
     [InlineData("value_init")]
     [InlineData("sample_every")]
@@ -34,12 +33,26 @@ public sealed class PpoConfigTests
     {
         var config = key switch
         {
-            "grad_accum" => Valid with { GradAccum = 2 },
-            "steps" => Valid with { Steps = 100 },
             "mini_batch" => Valid with { MiniBatch = 5 },
             "value_init" => Valid with { ValueInit = "random" },
             _ => Valid with { SampleEvery = 0 },
         };
         Assert.Contains(config.Problems(), p => p.Key == key);
+    }
+
+    /// <summary>PPO's steps and batches come from iterations and rollout_batch: the supervised loop's keys are unknown keys.</summary>
+    [Theory]
+    [InlineData("steps")]
+    [InlineData("grad_accum")]
+    [InlineData("batch_size")]
+    [InlineData("epochs")]
+    [InlineData("eval_every")]
+    [InlineData("eval_batches")]
+    public void SupervisedLoopKeys_AreRejectedInThePpoBlock(string key)
+    {
+        const string spec = "name: p\nstages:\n  tokenize: { data: t.parquet }\n  pretrain: {}\n  sft: { data: s.parquet }\n" +
+                            "  reward_model: { data: r.parquet }\n  ppo: { prompts: p.parquet }\n";
+        var e = Assert.Throws<PipelineConfigException>(() => PipelineSpecLoader.Parse(spec, "spec.yaml", [$"ppo.{key}=2"]));
+        Assert.Contains($"unknown key 'stages.ppo.{key}'", e.Message);
     }
 }

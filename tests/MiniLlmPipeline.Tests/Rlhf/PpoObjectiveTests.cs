@@ -20,7 +20,7 @@ public sealed class PpoObjectiveTests
     private static readonly PpoConfig Config = new()
     {
         Prompts = "unused", Iterations = 3, RolloutBatch = 16, MiniBatch = 8, PpoEpochs = 2, MaxNewTokens = 6,
-        Lr = 1e-2, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0, KlCoef = 0.02, LogEvery = 1, EvalEvery = 10_000, CheckpointEvery = 10_000,
+        Lr = 1e-2, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0, KlCoef = 0.02, LogEvery = 1, CheckpointEvery = 10_000,
     };
 
     /// <summary>Score = the fraction of a response's tokens (stop token excluded) that are <see cref="Favoured"/>.</summary>
@@ -55,19 +55,9 @@ public sealed class PpoObjectiveTests
         var (model, reference) = NewModels();
         using var objective = new PpoObjective(model, reference, Prompts, reward, config, seed: 3, [Stop], Pad,
             dir.File(KlCoefficientHistory.FileName));
-        var summaries = new List<PpoIterationSummary>();
-        var options = new TrainerOptions
-        {
-            StageDir = dir.Path, StateDir = dir.File("state"), StageName = "ppo-test", Resume = resume, Seed = 3,
-            AfterStep = (step, log) =>
-            {
-                if (objective.CompletedIteration(step) is not { } summary) return;
-                summaries.Add(summary);
-                log.Write(step, "ppo", summary.Metrics);
-            },
-        };
-        var result = new Trainer(config, options).Train(model, objective, config.TotalSteps);
-        return (summaries, result);
+        var options = new TrainerOptions { StageDir = dir.Path, StateDir = dir.File("state"), StageName = "ppo-test", Resume = resume, Seed = 3 };
+        var result = new Trainer(options).TrainIterations(model, objective, config, config.Iterations);
+        return ([.. objective.Summaries], result);
     }
 
     [Fact]
@@ -104,7 +94,7 @@ public sealed class PpoObjectiveTests
     [Fact]
     public void ResumeAtAnIterationBoundary_RegeneratesTheSameRollouts_AndRestoresTheAdaptiveKlCoefficient()
     {
-        var config = Config with { Iterations = 3, KlTarget = 0.001, CheckpointEvery = Config.StepsPerIteration };
+        var config = Config with { Iterations = 3, KlTarget = 0.001, CheckpointEvery = 1 };   // every iteration
         using var straight = new TempDir();
         var (full, _) = Train(straight, config, new FavouredTokenReward());
 

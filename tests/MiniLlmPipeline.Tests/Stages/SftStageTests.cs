@@ -131,8 +131,8 @@ public sealed class SftStageTests
         {
             Data = "unused", Steps = 80, Lr = 1e-2, WarmupSteps = 5, WeightDecay = 0, EvalEvery = 1000, CheckpointEvery = 1000, LogEvery = 50,
         };
-        var options = new TrainerOptions { StageDir = temp.Path, StateDir = temp.File("state"), StageName = "sft-test" };
-        var result = new Trainer(config, options).Train(model, new WholeSetObjective(model, sequences, tokenizer.PadId), config.Steps);
+        var options = new TrainerOptions { StageDir = temp.Path, StateDir = temp.File("state"), StageName = "sft-test", Seed = 1337 };
+        var result = new Trainer(options).Train(model, new WholeSetObjective(model, sequences, tokenizer.PadId), config, config.Steps);
 
         var answers = new TextGenerator(model, tokenizer, chat: true)
             .Complete(pairs.Select(p => p.Prompt).ToList(), new SamplingSettings { Greedy = true, MaxNewTokens = 24 }, new torch.Generator(1));

@@ -52,7 +52,7 @@ public class TrainerTests
     {
         using var dir = new TempDir();
         var model = NewModel();
-        var result = new Trainer(Config with { Lr = 0.3 }, Options(dir)).Train(model, new RegressionObjective(model), 60);
+        var result = new Trainer(Options(dir)).Train(model, new RegressionObjective(model), Config with { Lr = 0.3 }, 60);
 
         var records = MetricsLog.Read(Path.Combine(dir.Path, MetricsLog.FileName));
         var firstLoss = records.First(r => r["kind"].GetString() == "train")["loss"].GetDouble();
@@ -67,15 +67,15 @@ public class TrainerTests
     {
         using var straight = new TempDir();
         var a = NewModel();
-        var full = new Trainer(Config, Options(straight)).Train(a, new RegressionObjective(a), 20);
+        var full = new Trainer(Options(straight)).Train(a, new RegressionObjective(a), Config, 20);
 
         using var crashed = new TempDir();
         var b = NewModel();
         // Micro-batch 25 belongs to step 12: the run dies after the step-10 checkpoint.
         Assert.Throws<InvalidOperationException>(() =>
-            new Trainer(Config, Options(crashed)).Train(b, new RegressionObjective(b, failAt: 25), 20));
+            new Trainer(Options(crashed)).Train(b, new RegressionObjective(b, failAt: 25), Config, 20));
         var c = NewModel();
-        var resumed = new Trainer(Config, Options(crashed, resume: true)).Train(c, new RegressionObjective(c), 20);
+        var resumed = new Trainer(Options(crashed, resume: true)).Train(c, new RegressionObjective(c), Config, 20);
 
         Assert.Equal(full.FinalTrainLoss, resumed.FinalTrainLoss, 6);
         Assert.Equal(a.parameters().First().data<float>().ToArray(), c.parameters().First().data<float>().ToArray());
@@ -89,7 +89,7 @@ public class TrainerTests
         using var dir = new TempDir();
         var model = NewModel();
         var e = Assert.Throws<TrainingDivergedException>(() =>
-            new Trainer(Config, Options(dir)).Train(model, new RegressionObjective(model, nanAt: 30), 20));
+            new Trainer(Options(dir)).Train(model, new RegressionObjective(model, nanAt: 30), Config, 20));
         Assert.Contains("not finite at step 15", e.Message);
         Assert.True(File.Exists(Path.Combine(dir.Path, "state", "trainer.json")));
         Assert.Contains("\"step\": 10", File.ReadAllText(Path.Combine(dir.Path, "state", "trainer.json")));
@@ -100,8 +100,8 @@ public class TrainerTests
     {
         using var dir = new TempDir();
         var model = NewModel();
-        var result = new Trainer(Config with { OnNonFinite = "skip" }, Options(dir))
-            .Train(model, new RegressionObjective(model, nanAt: 30), 20);
+        var result = new Trainer(Options(dir))
+            .Train(model, new RegressionObjective(model, nanAt: 30), Config with { OnNonFinite = "skip" }, 20);
         Assert.Equal(1, result.SkippedSteps);
         Assert.True(double.IsFinite(result.FinalTrainLoss));
     }

@@ -2,7 +2,7 @@ using MiniLlmPipeline.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniLlmPipeline.Rlhf;
+namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary>
 /// The two models PPO trains, registered as one module so the shared trainer's single AdamW, gradient

@@ -1,24 +1,25 @@
 using System.Diagnostics;
 using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Stages.Ppo;
+using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniLlmPipeline.Rlhf;
+namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary>
-/// PPO-RLHF (Ziegler et al. 2019; Ouyang et al. 2022; the loop of TRL's PPOTrainer) as an objective of the shared
-/// <see cref="Trainer"/>: micro-batch k is PPO mini-batch k mod M of epoch (k / M) mod E of iteration k / (E·M), with
-/// M = rollout_batch / mini_batch and E = ppo_epochs. The first micro-batch of an iteration first collects its rollout
-/// without gradients: sample prompts and responses (both pure in seed and iteration, so a run resumed at an iteration
-/// boundary regenerates them exactly), score them, per-token log-probs of the policy and the frozen reference, values,
-/// KL-shaped rewards, GAE advantages. Each micro-batch is then the clipped policy loss + value_coef × clipped value loss.
+/// PPO-RLHF (Ziegler et al. 2019; Ouyang et al. 2022; the loop of TRL's PPOTrainer) as an iteration objective of the
+/// shared <see cref="Trainer"/>. <see cref="Collect"/> gathers an iteration's rollout: sample prompts and responses (both
+/// pure in seed and iteration, so a run resumed at an iteration boundary regenerates them exactly), score them, per-token
+/// log-probs of the policy and the frozen reference, values, KL-shaped rewards, GAE advantages. Then ppo_epochs passes
+/// over it in mini-batches of mini_batch rows, each one optimizer step on the clipped policy loss + value_coef × clipped
+/// value loss.
 /// </summary>
-public sealed class PpoObjective : ITrainingObjective, IDisposable
+public sealed class PpoObjective : IIterationObjective, IDisposable
 {
     private readonly PolicyAndValue _model;
     private readonly Gpt _reference;
@@ -29,14 +30,18 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
     private readonly int[] _stopIds;
     private readonly int _padId;
     private readonly KlCoefficientHistory _history;
+    private readonly PpoSamples? _samples;
+    private readonly List<PpoIterationSummary> _summaries = [];
     private IKlController _kl;
     private Rollout? _rollout;
 
     /// <param name="prompts">Encoded prompts (chat template applied); each iteration samples rollout_batch of them.</param>
     /// <param name="klHistoryPath">Where β per iteration is kept for exact resume (null: in memory only).</param>
+    /// <param name="samples">Where every sample_every-th iteration's first responses are written (null: nowhere).</param>
     public PpoObjective(PolicyAndValue model, Gpt reference, IReadOnlyList<int[]> prompts, IRolloutReward reward, PpoConfig config,
-        int seed, int[] stopIds, int padId, string? klHistoryPath)
+        int seed, int[] stopIds, int padId, string? klHistoryPath, PpoSamples? samples = null)
     {
+        _samples = samples;
         if (prompts.Count == 0 || prompts.Any(p => p.Length == 0)) throw new ArgumentException("PPO needs non-empty prompts", nameof(prompts));
         _model = model;
         _reference = reference;
@@ -53,13 +58,19 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
 
     private int MiniBatches => _config.RolloutBatch / _config.MiniBatch;
 
-    public LossResult Loss(long microBatchIndex)
+    public int StepsPerIteration => _config.StepsPerIteration;
+
+    public string IterationKind => PipelinePlots.PpoKind;
+
+    /// <summary>The iterations this run completed, in order (a resumed run: those after the resume).</summary>
+    public IReadOnlyList<PpoIterationSummary> Summaries => _summaries;
+
+    /// <summary>Update step <paramref name="step"/> of an iteration is mini-batch step mod M of PPO epoch step / M (M = rollout_batch / mini_batch).</summary>
+    public LossResult Loss(int iteration, int step)
     {
-        var iteration = (int)(microBatchIndex / _config.StepsPerIteration);
-        var within = (int)(microBatchIndex % _config.StepsPerIteration);
-        if (_rollout?.Iteration != iteration) Collect(iteration);
-        var rollout = _rollout!;
-        var (epoch, mini) = (within / MiniBatches, within % MiniBatches);
+        var rollout = _rollout is { } r && r.Iteration == iteration
+            ? r : throw new InvalidOperationException($"no rollout collected for iteration {iteration}");
+        var (epoch, mini) = (step / MiniBatches, step % MiniBatches);
         var rows = tensor(rollout.Order(epoch).Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).Select(i => (long)i).ToArray(),
             device: rollout.Batch.Ids.device);
         Tensor Pick(Tensor t) => t.index_select(0, rows);
@@ -78,22 +89,25 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         return new LossResult(policy.Loss + _config.ValueCoef * value.Loss, metrics, ids.numel());
     }
 
-    /// <summary>PPO has no held-out loss; held-out form compliance is measured by the stage after training.</summary>
-    public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double>();
-
-    /// <summary>
-    /// The summary of the iteration that optimizer step <paramref name="step"/> (1-based) completed, or null when
-    /// that step is not an iteration's last. Timings run from the iteration's rollout to this call.
-    /// </summary>
-    public PpoIterationSummary? CompletedIteration(int step)
+    /// <summary>The iteration's summary (timings run from its rollout to this call), its samples, and its log line.</summary>
+    public (IReadOnlyDictionary<string, double> Metrics, string LogLine) EndIteration(int iteration)
     {
-        if (step % _config.StepsPerIteration != 0 || _rollout is not { } rollout || rollout.Iteration != step / _config.StepsPerIteration - 1)
-            return null;
-        return rollout.Summarize();
+        var summary = _rollout!.Summarize();
+        _summaries.Add(summary);
+        if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1)) _samples.Write(summary);
+        return (summary.Metrics, Describe(summary));
+    }
+
+    private string Describe(PpoIterationSummary s)
+    {
+        double M(string key) => s.Metrics.GetValueOrDefault(key, double.NaN);
+        return $"iteration {s.Iteration + 1}/{_config.Iterations}: reward {M("reward_mean"):F3} (model {M("reward_model_mean"):F3}, form {M("form_score_mean"):F3}), " +
+               $"kl {M("kl"):F3} (β {M("kl_coef"):G3}), policy {M("policy_loss"):F4}, value {M("value_loss"):F4}, clip {M("clip_fraction"):F3}, " +
+               $"len {M("response_length"):F1}, gen {M("gen_tokens_per_s"):F0} tok/s, train {M("train_tokens_per_s"):F0} tok/s, {M("iteration_seconds"):F1} s";
     }
 
     /// <summary>The rollout phase of <paramref name="iteration"/> (no gradients).</summary>
-    private void Collect(int iteration)
+    public void Collect(int iteration)
     {
         _rollout?.Dispose();
         _rollout = null;
@@ -101,7 +115,7 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
         // A resumed run restores the β its iteration started with; a fresh one starts from kl_coef.
         if (_history.At(iteration) is { } coef) _kl = IKlController.Create(coef, _config.KlTarget);
 
-        var indices = PromptIndices(iteration);
+        var indices = PromptSet.ForIteration(_prompts.Count, _config.RolloutBatch, _seed, iteration);
         var prompts = indices.Select(i => _prompts[i]).ToList();
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _model.Policy.parameters().First().device;
@@ -157,23 +171,6 @@ public sealed class PpoObjective : ITrainingObjective, IDisposable
             batch.Dispose();
             throw;
         }
-    }
-
-    /// <summary>rollout_batch prompt indices for an iteration: distinct while the prompt set allows, pure in (seed, iteration).</summary>
-    private int[] PromptIndices(int iteration)
-    {
-        var rng = new Random(SeedMix.Of(_seed, -1 - iteration));
-        var pool = Enumerable.Range(0, _prompts.Count).ToArray();
-        var picked = new int[_config.RolloutBatch];
-        for (var i = 0; i < picked.Length; i++)
-        {
-            var k = i % pool.Length;
-            if (k == 0 && i > 0) rng.Shuffle(pool);
-            var j = rng.Next(k, pool.Length);
-            (pool[k], pool[j]) = (pool[j], pool[k]);
-            picked[i] = pool[k];
-        }
-        return picked;
     }
 
     /// <summary>The row order of each PPO epoch: a fresh shuffle per epoch, pure in (seed, iteration, epoch).</summary>

@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Rlhf;
+namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary>
 /// One finished PPO iteration: its <c>ppo</c> metrics (reward, KL, losses, speed) and the rollout it trained on

@@ -6,14 +6,14 @@ using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Tokenization;
 using static TorchSharp.torch;
 
-namespace MiniLlmPipeline.Stages.Ppo;
+namespace MiniLlmPipeline.Rlhf;
 
 /// <summary>
 /// PPO's sequence score: reward.model × the reward model's score at the last real token (where it was trained to
 /// read its score) + reward.form × <see cref="PoetryFormChecker"/>'s graded score for the form the prompt asks for
 /// (its <c>form</c> column, else the form named in the prompt text; 0 for prompts that name none).
 /// </summary>
-internal sealed class PoetryReward(ScalarHeadModel rewardModel, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, RewardWeights weights)
+public sealed class PoetryReward(ScalarHeadModel rewardModel, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, RewardWeights weights)
     : IRolloutReward
 {
     private readonly PoetryForm?[] _forms = prompts

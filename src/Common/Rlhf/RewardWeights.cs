@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.Rlhf;
 
 /// <summary>PPO's score = model × reward-model score + form × poetry-form score.</summary>
 public sealed record RewardWeights

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using MiniLlmPipeline.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Training;
+
+/// <summary>
+/// The state of one <see cref="Trainer"/> run, and the one optimizer step both of its loops take: AdamW over the
+/// trainable parameters, the resumed step counter and clocks, the metrics log, and <see cref="Step"/> (schedule,
+/// accumulate, clip, step, log).
+/// </summary>
+internal sealed class TrainingRun : IDisposable
+{
+    private readonly nn.Module _model;
+    private readonly OptimizerConfig _config;
+    private readonly TrainerOptions _options;
+    private readonly int _totalSteps;
+    private readonly OptimizerHelper _optimizer;
+    private readonly List<Parameter> _parameters;
+    private readonly double _secondsBefore;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Stopwatch _window = Stopwatch.StartNew();
+    private long _tokensSeen;
+    private long _windowTokens;
+    private double _tokensPerSecond;
+    private double _lastLoss = double.NaN;
+    private IReadOnlyDictionary<string, double> _lastEval = new Dictionary<string, double>();
+    private int _skipped;
+
+    public TrainingRun(nn.Module model, OptimizerConfig config, TrainerOptions options, int totalSteps)
+    {
+        if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), "training needs at least one step");
+        (_model, _config, _options, _totalSteps) = (model, config, options, totalSteps);
+        Directory.CreateDirectory(options.StageDir);
+        _optimizer = ParameterGroups.CreateAdamW(model, config.Lr, config.WeightDecay, config.Beta1, config.Beta2);
+        _parameters = model.parameters().Where(p => p.requires_grad).ToList();
+
+        var progress = options.Resume ? TrainerCheckpoint.TryLoad(options.StateDir, model, _optimizer) : null;
+        StartStep = progress?.Step ?? 0;
+        if (progress is not null) Console.Error.WriteLine($"[{options.StageName}] resuming from step {StartStep} ({options.StateDir})");
+        Metrics = new MetricsLog(options.StageDir, options.TensorBoardDir, StartStep);
+        _tokensSeen = progress?.TokensSeen ?? 0;
+        _secondsBefore = progress?.SecondsTraining ?? 0;
+        model.train();
+    }
+
+    /// <summary>The first step to take: 0, or the step of the state a resumed run restored.</summary>
+    public int StartStep { get; }
+
+    public MetricsLog Metrics { get; }
+
+    /// <summary>
+    /// Optimizer step <paramref name="step"/> (0-based) over <paramref name="microBatches"/> micro-batches whose loss
+    /// <paramref name="lossOf"/> computes; false when the step was skipped for a non-finite loss or gradient
+    /// (<c>on_non_finite: skip</c>; <c>stop</c> throws).
+    /// </summary>
+    public bool Step(ProgressReporter reporter, int step, int microBatches, Func<int, LossResult> lossOf)
+    {
+        var lr = LearningRateSchedule.At(step, _totalSteps, _config.Lr, _config.WarmupSteps, _config.MinLrRatio);
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+
+        var (loss, stepMetrics, tokens, finite) = AccumulateGradients(step, microBatches, lossOf);
+        var gradNorm = _config.GradClip > 0 ? nn.utils.clip_grad_norm_(_parameters, _config.GradClip) : double.NaN;
+        if (!finite || (_config.GradClip > 0 && !double.IsFinite(gradNorm)))
+        {
+            var what = finite ? $"gradient norm {gradNorm}" : $"loss {loss}";
+            if (_config.OnNonFinite == "stop")
+                throw new TrainingDivergedException(
+                    $"{what} is not finite at step {step}; stopped. The last good checkpoint is in {_options.StateDir} " +
+                    "(lower lr, or set on_non_finite: skip)");
+            _optimizer.zero_grad();
+            _skipped++;
+            reporter.Message($"skipped step {step}: {what} is not finite");
+            return false;
+        }
+        _optimizer.step();
+        _optimizer.zero_grad();
+
+        _lastLoss = loss;
+        _tokensSeen += tokens;
+        _windowTokens += tokens;
+        var done = step + 1;
+        if (done % _config.LogEvery == 0 || done == _totalSteps)
+        {
+            _tokensPerSecond = _windowTokens / Math.Max(1e-9, _window.Elapsed.TotalSeconds);
+            var values = new Dictionary<string, double>(stepMetrics)
+            {
+                ["loss"] = loss, ["lr"] = lr, ["tokens_per_s"] = _tokensPerSecond, ["tokens_seen"] = _tokensSeen,
+                // Resident memory per logged step: a leak of per-step tensors shows as a rising line.
+                ["rss_mb"] = Environment.WorkingSet / 1048576.0,
+            };
+            if (_config.GradClip > 0) values["grad_norm"] = gradNorm;
+            if (_options.FlopsPerToken > 0) values["gflops"] = _options.FlopsPerToken * _tokensPerSecond / 1e9;
+            Metrics.Write(done, "train", values);
+            _windowTokens = 0;
+            _window.Restart();
+        }
+        reporter.Step(done, loss, lr, _tokensPerSecond, logLine: done % _config.LogEvery == 0);
+        return true;
+    }
+
+    /// <summary>Validation metrics after step <paramref name="done"/>, logged when the objective has any.</summary>
+    public void Evaluate(ProgressReporter reporter, int done, ITrainingObjective objective)
+    {
+        using (InferenceMode.Enter(_model))
+        using (torch.NewDisposeScope())
+            _lastEval = objective.Evaluate();
+        if (_lastEval.Count == 0) return;
+        Metrics.Write(done, "eval", _lastEval);
+        reporter.Message($"step {done}: " + string.Join(", ", _lastEval.Select(kv => $"{kv.Key} {kv.Value:F4}")));
+    }
+
+    /// <summary>Saves the resumable state after step <paramref name="done"/>.</summary>
+    public void Checkpoint(int done) =>
+        TrainerCheckpoint.Save(_options.StateDir, _model, _optimizer, new(done, _tokensSeen, _secondsBefore + _clock.Elapsed.TotalSeconds));
+
+    /// <summary>The loss plot (when the options name one) and the run's result.</summary>
+    public TrainingResult Finish()
+    {
+        var seconds = _secondsBefore + _clock.Elapsed.TotalSeconds;
+        if (_options.PlotTitle is not null)
+            MetricsPlot.Save(Metrics.Path, Path.Combine(_options.StageDir, "loss.png"), _options.PlotTitle, "loss",
+                ("train", "loss", "train loss"), ("eval", "val_loss", "validation loss"));
+        return new TrainingResult(_totalSteps, _lastLoss, _lastEval,
+            _tokensSeen / Math.Max(1e-9, seconds), seconds, _skipped, Process.GetCurrentProcess().PeakWorkingSet64);
+    }
+
+    /// <summary>Forward/backward over the micro-batches; returns the mean loss and metrics.</summary>
+    private (double Loss, Dictionary<string, double> Metrics, long Tokens, bool Finite) AccumulateGradients(
+        int step, int microBatches, Func<int, LossResult> lossOf)
+    {
+        // Seeding per step makes every random draw inside a step (sampling, masking) reproducible on resume.
+        torch.manual_seed(SeedMix.Of(_options.Seed, step));
+        double lossSum = 0;
+        long tokens = 0;
+        var sums = new Dictionary<string, double>();
+        for (var micro = 0; micro < microBatches; micro++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var result = lossOf(micro);
+            var value = result.Loss.item<float>();
+            if (!float.IsFinite(value)) return (value, sums, tokens, false);
+            (result.Loss / microBatches).backward();
+            lossSum += value;
+            tokens += result.Tokens;
+            foreach (var (key, tensor) in result.Metrics)
+                sums[key] = sums.GetValueOrDefault(key) + tensor.item<float>();
+        }
+        foreach (var key in sums.Keys.ToList()) sums[key] /= microBatches;
+        return (lossSum / microBatches, sums, tokens, true);
+    }
+
+    public void Dispose()
+    {
+        Metrics.Dispose();
+        _optimizer.Dispose();
+    }
+}
