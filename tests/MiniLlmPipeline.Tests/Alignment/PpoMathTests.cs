@@ -55,7 +55,6 @@ public class PpoMathTests
         using var values = tensor(new float[] { 1, 2, 3, 100 }, 1, 4);
         using var mask = tensor(new float[] { 1, 1, 1, 0 }, 1, 4);
         TensorAssert.Close([-1, 0, 1, 0], Whitening.Masked(values, mask), 4);
-        TensorAssert.Close([1, 2, 3, 0], Whitening.Masked(values, mask, shiftMean: false), 4);
     }
 
     [Fact]
