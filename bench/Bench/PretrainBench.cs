@@ -1,19 +1,19 @@
 using System.Diagnostics;
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
+using MiniLlmPipeline.Pipeline;
 using MiniLlmPipeline.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Bench;
 
 /// <summary>
-/// Full pretraining steps (batch → forward + loss → backward → clip → AdamW), timed per phase, as the
-/// Trainer runs them, for fp32 and bf16 matmuls side by side (steps alternate between the two, so
-/// both see the same machine load). Tokens/s and the phase split come from each variant's fastest
-/// step; MFU is model FLOPs (<see cref="Gpt.FlopsPerToken"/>) × tokens/s over the best fp32 GEMM
-/// throughput the run measured. Both variants start from the same weights and see the same batches, so
-/// their losses after the last step show whether bf16 trains like fp32.
+/// Full pretraining steps (batch → forward + loss → backward → clip → AdamW) of the shared <see cref="Trainer"/>,
+/// timed per phase, for fp32 and bf16 matmuls in the same run, one variant after the other. Tokens/s and the phase
+/// split come from each variant's fastest step; MFU is model FLOPs (<see cref="Gpt.FlopsPerToken"/>) × tokens/s over
+/// the best fp32 GEMM throughput the run measured. Both variants start from the same weights and see the same
+/// batches, so their losses after the last step show whether bf16 trains like fp32.
 /// </summary>
 internal static class PretrainBench
 {
@@ -45,30 +45,28 @@ internal static class PretrainBench
     private static IEnumerable<Measurement> Throughput(string name, GptConfig config, int batch, int steps, double peak, double cpuPeak, string corpus)
     {
         using var batches = new PretrainBatches(corpus, config.VocabSize, batch, config.MaxSeqLen);
-        var runs = ThroughputVariants.Select(v => new TrainingRun(config with { MatmulDtype = v.Dtype })).ToList();
         var threads = torch.get_num_threads();
-        var best = runs.Select(_ => new double[Phases + 1]).ToList();
-        for (var step = 0; step < steps + 1; step++) // step 0 warms up (allocator, kernels)
-            for (var v = 0; v < runs.Count; v++)
-            {
-                torch.set_num_threads(ThroughputVariants[v].AllCores ? TorchRuntime.PhysicalCores() : threads);
-                var phases = runs[v].Step(batches, step);
-                torch.set_num_threads(threads);
-                if (step > 0 && (best[v][1] == 0 || Wall(phases) < Wall(best[v]))) best[v] = phases;
-            }
-        foreach (var run in runs) run.Dispose();
+        var best = new List<double[]>();
+        foreach (var (dtype, allCores) in ThroughputVariants)
+        {
+            torch.set_num_threads(allCores ? TorchRuntime.PhysicalCores() : threads);
+            using var run = new TrainingRun(config with { MatmulDtype = dtype }, batches, evalBatches: []);
+            run.Train(steps + 1); // step 0 warms up (allocator, kernels)
+            torch.set_num_threads(threads);
+            best.Add(run.StepPhases.Skip(1).MinBy(Wall)!);
+        }
 
         var tokens = (double)batch * config.MaxSeqLen;
         using var counter = new Gpt(config);
         var flopsPerToken = counter.FlopsPerToken(config.MaxSeqLen);
-        var rates = new double[runs.Count];
-        for (var v = 0; v < runs.Count; v++)
+        var rates = new double[best.Count];
+        for (var v = 0; v < best.Count; v++)
         {
             var stepSeconds = Wall(best[v]);
             rates[v] = tokens / stepSeconds;
             var (dtype, allCores) = ThroughputVariants[v];
             var label = $"{name} d{config.DModel} L{config.NLayers} T{config.MaxSeqLen} B{batch} {MatmulBench.Name(dtype)} {(allCores ? TorchRuntime.PhysicalCores() : threads)}T";
-            var split = $"data {Ms(best[v][0])} fwd {Ms(best[v][1])} bwd {Ms(best[v][2])} clip {Ms(best[v][3])} adamw {Ms(best[v][4])}";
+            var split = $"data {Ms(best[v][0])} fwd {Ms(best[v][1])} bwd+clip+adamw {Ms(best[v][2])}";
             yield return new(Section, $"{label} tokens/s", rates[v], "tok/s", $"best of {steps} steps; {split}");
             yield return new(Section, $"{label} MFU", flopsPerToken * rates[v] / (peak * 1e9) * 100, "%",
                 $"{flopsPerToken / 1e6:F1} MFLOP/token → {flopsPerToken * rates[v] / 1e9:F0} GFLOP/s over the fp32 peak {peak:F0}");
@@ -90,80 +88,95 @@ internal static class PretrainBench
     private static Measurement LossAgreement(GptConfig config, int batch, int steps, string corpus)
     {
         using var batches = new PretrainBatches(corpus, config.VocabSize, batch, config.MaxSeqLen);
-        var runs = Variants.Select(dtype => new TrainingRun(config with { MatmulDtype = dtype })).ToList();
-        for (var step = 0; step < steps; step++)
-            foreach (var run in runs)
-                run.StepLoss(batches, step);
-        var losses = runs.Select(run => Enumerable.Range(0, 8).Average(k => run.EvalLoss(batches, 1_000_000 + k))).ToList();
-        foreach (var run in runs) run.Dispose();
+        var unseen = Enumerable.Range(0, 8).Select(k => 1_000_000L + k).ToList();
+        var losses = Variants.Select(dtype =>
+        {
+            using var run = new TrainingRun(config with { MatmulDtype = dtype }, batches, unseen);
+            return run.Train(steps).FinalEval[UnseenLoss];
+        }).ToList();
         return new(PrecisionSection, $"bf16 − fp32 unseen-batch loss after {steps} steps", losses[1] - losses[0], "nats",
             $"fp32 {losses[0]:F4}, bf16 {losses[1]:F4}; default model, B{batch}, lr 1e-3, 8 unseen batches");
     }
 
-    private const int Phases = 5;
+    /// <summary>Data, forward + loss, and the rest of the step (backward, clip, AdamW); then the step's CPU seconds.</summary>
+    private const int Phases = 3;
+
+    private const string UnseenLoss = "unseen_loss";
 
     private static double Wall(double[] phases) => phases.Take(Phases).Sum();
 
     private static string Ms(double seconds) => $"{seconds * 1000:F0}ms";
 
-    /// <summary>One model + AdamW, stepped like the Trainer does.</summary>
-    private sealed class TrainingRun : IDisposable
+    /// <summary>
+    /// One model trained by the shared <see cref="Trainer"/> on the bench's batches with the pretrain stage's loss, at a
+    /// constant lr of 1e-3. The objective times the batch and the forward pass; the trainer's after-step hook ends the step.
+    /// </summary>
+    private sealed class TrainingRun : ITrainingObjective, IDisposable
     {
-        private readonly Gpt model;
-        private readonly optim.Optimizer optimizer;
-        private readonly List<Parameter> parameters;
+        private static readonly PretrainConfig Optimisation = new()
+        {
+            Lr = 1e-3, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0.1, Beta1 = 0.9, Beta2 = 0.95, GradClip = 1.0,
+            LogEvery = int.MaxValue, EvalEvery = int.MaxValue, CheckpointEvery = int.MaxValue,
+        };
 
-        public TrainingRun(GptConfig config)
+        private readonly Gpt model;
+        private readonly PretrainBatches batches;
+        private readonly IReadOnlyList<long> evalBatches;
+        private readonly string stageDir = Path.Combine(Path.GetTempPath(), $"bench-train-{Guid.NewGuid():N}");
+        private readonly Stopwatch clock = new();
+        private double[] phases = [];
+        private double cpuAtStart;
+
+        /// <summary>Per trained step: wall seconds of each of the <see cref="Phases"/>, then its CPU seconds.</summary>
+        public List<double[]> StepPhases { get; } = [];
+
+        /// <param name="evalBatches">Micro-batch indices never trained on, whose mean loss the final evaluation reports.</param>
+        public TrainingRun(GptConfig config, PretrainBatches batches, IReadOnlyList<long> evalBatches)
         {
             torch.manual_seed(1); // the same initial weights for every variant
             model = new Gpt(config);
-            optimizer = ParameterGroups.CreateAdamW(model, 1e-3, 0.1, 0.9, 0.95);
-            parameters = model.parameters().ToList();
-            model.train();
+            this.batches = batches;
+            this.evalBatches = evalBatches;
         }
 
-        /// <summary>Wall seconds spent in data, forward+loss, backward, clip, optimizer; then the step's CPU seconds.</summary>
-        public double[] Step(PretrainBatches batches, long index)
+        public TrainingResult Train(int steps) =>
+            new Trainer(Optimisation, new TrainerOptions
+            {
+                StageDir = stageDir, StateDir = Path.Combine(stageDir, RunFolders.StateFolder), StageName = "bench",
+                AfterStep = (_, _) => EndStep(),
+            }).Train(model, this, steps);
+
+        public LossResult Loss(long microBatchIndex)
         {
-            var phases = new double[Phases + 1];
-            var cpu = CpuClock.Seconds();
-            Run(batches, index, phases);
-            phases[Phases] = CpuClock.Seconds() - cpu;
-            return phases;
+            phases = new double[Phases + 1];
+            cpuAtStart = CpuClock.Seconds();
+            clock.Restart();
+            var (inputs, targets) = batches.Batch(microBatchIndex);
+            phases[0] = Lap();
+            var loss = NextTokenCrossEntropy.Compute(model.call(inputs), targets);
+            phases[1] = Lap();
+            return new LossResult(loss, LossResult.NoMetrics, inputs.numel());
         }
 
-        public double StepLoss(PretrainBatches batches, long index) => Run(batches, index, new double[Phases]);
-
-        public double EvalLoss(PretrainBatches batches, long index)
+        private void EndStep()
         {
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var (inputs, targets) = batches.Batch(index);
-            var logits = model.call(inputs);
-            return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1)).item<float>();
+            phases[2] = Lap();
+            phases[Phases] = CpuClock.Seconds() - cpuAtStart;
+            StepPhases.Add(phases);
         }
 
-        private double Run(PretrainBatches batches, long index, double[] phases)
+        public IReadOnlyDictionary<string, double> Evaluate()
         {
-            using var scope = torch.NewDisposeScope();
-            var clock = Stopwatch.StartNew();
-            var (inputs, targets) = batches.Batch(index);
-            phases[0] = Lap(clock);
-            var logits = model.call(inputs);
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
-            var value = loss.item<float>();
-            phases[1] = Lap(clock);
-            loss.backward();
-            phases[2] = Lap(clock);
-            nn.utils.clip_grad_norm_(parameters, 1.0);
-            phases[3] = Lap(clock);
-            optimizer.step();
-            optimizer.zero_grad();
-            phases[4] = Lap(clock);
-            return value;
+            if (evalBatches.Count == 0) return new Dictionary<string, double>();
+            var loss = evalBatches.Average(index =>
+            {
+                var (inputs, targets) = batches.Batch(index);
+                return NextTokenCrossEntropy.Compute(model.call(inputs), targets).item<float>();
+            });
+            return new Dictionary<string, double> { [UnseenLoss] = loss };
         }
 
-        private static double Lap(Stopwatch clock)
+        private double Lap()
         {
             var seconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
@@ -172,8 +185,8 @@ internal static class PretrainBench
 
         public void Dispose()
         {
-            optimizer.Dispose();
             model.Dispose();
+            if (Directory.Exists(stageDir)) Directory.Delete(stageDir, recursive: true);
         }
     }
 }

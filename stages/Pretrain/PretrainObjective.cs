@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
@@ -18,7 +19,7 @@ internal sealed class PretrainObjective(
     {
         var (inputs, targets) = TokenWindows.Sample(train, batchSize, seqLen, SeedMix.Of(seed, microBatchIndex), device);
         var logits = model.call(inputs);                                            // (B, T, V)
-        var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
+        var loss = NextTokenCrossEntropy.Compute(logits, targets);
         return new LossResult(loss, LossResult.NoMetrics, (long)batchSize * seqLen);
     }
 
@@ -31,7 +32,7 @@ internal sealed class PretrainObjective(
             // The same windows at every evaluation, so validation losses are comparable across steps.
             var (inputs, targets) = TokenWindows.Sample(validation, batchSize, seqLen, SeedMix.Of(seed, -1 - k), device);
             var logits = model.call(inputs);
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1)).item<float>();
+            total += NextTokenCrossEntropy.Compute(logits, targets).item<float>();
         }
         var loss = total / evalBatches;
         return new Dictionary<string, double> { ["val_loss"] = loss, ["val_ppl"] = Math.Exp(loss) };

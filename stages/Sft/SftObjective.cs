@@ -24,7 +24,7 @@ internal sealed class SftObjective(
     {
         var batch = Collate(train, sampler.Batch(microBatchIndex));   // freed by the trainer's per-micro-batch scope
         var logits = model.call(batch.InputIds);                        // (B, T, V)
-        var loss = MaskedCrossEntropy.Compute(logits, batch.Targets, batch.LossMask);
+        var loss = NextTokenCrossEntropy.Compute(logits, batch.Targets, batch.LossMask);
         var realTokens = batch.Lengths.Sum();
         var padding = torch.tensor((float)(1.0 - realTokens / (double)batch.InputIds.numel()));
         return new LossResult(loss, new Dictionary<string, Tensor> { ["padding"] = padding }, realTokens);
@@ -41,7 +41,7 @@ internal sealed class SftObjective(
             using var scope = torch.NewDisposeScope();
             var batch = Collate(validation, _validationSampler.Batch(k));
             var trained = batch.TrainedTokens;
-            lossSum += MaskedCrossEntropy.Compute(model.call(batch.InputIds), batch.Targets, batch.LossMask).item<float>() * trained;
+            lossSum += NextTokenCrossEntropy.Compute(model.call(batch.InputIds), batch.Targets, batch.LossMask).item<float>() * trained;
             tokens += trained;
         }
         var loss = lossSum / Math.Max(1, tokens);

@@ -7,7 +7,6 @@ namespace MiniLlmPipeline.Alignment;
 /// Divergence", 2020). With log r = log π(y_t) − log π_ref(y_t) (Schulman's ratio p/q is π_ref/π = r⁻¹):
 /// <list type="bullet">
 /// <item>k1 = log r — unbiased, high variance, can be negative per token (the InstructGPT / TRL KL penalty).</item>
-/// <item>k2 = ½(log r)² — biased but low variance, always ≥ 0.</item>
 /// <item>k3 = (r⁻¹ − 1) + log r — unbiased and always ≥ 0 (since log x ≤ x − 1).</item>
 /// </list>
 /// All are elementwise on (B, T) tensors; mask and average them with <see cref="MaskedStatistics"/>.
@@ -16,8 +15,7 @@ public static class KlEstimators
 {
     public static Tensor K1(Tensor logProbs, Tensor refLogProbs) => logProbs - refLogProbs;
 
-    public static Tensor K2(Tensor logProbs, Tensor refLogProbs) => (logProbs - refLogProbs).square() * 0.5;
-
+    /// <summary>k3: the KL estimator in GRPO's loss (Shao et al. 2024, DeepSeekMath), kept for the GRPO stage that uses it next.</summary>
     public static Tensor K3(Tensor logProbs, Tensor refLogProbs)
     {
         using var scope = NewDisposeScope();

@@ -6,7 +6,7 @@ using MiniLlmPipeline.Pipeline;
 namespace MiniLlmPipeline.Data;
 
 /// <summary>
-/// Typed access to the four dataset kinds of ARCHITECTURE.md (Hugging Face column names):
+/// Typed access to the four dataset kinds the stages read (Hugging Face column names; data/README.md lists the shipped files):
 /// pretraining <c>text</c>; SFT <c>prompt</c>/<c>response</c> or <c>messages</c>; preferences
 /// <c>prompt</c>/<c>chosen</c>/<c>rejected</c>; prompts <c>prompt</c> + any extra string columns.
 /// Columns are checked before any row is read; a null cell, invalid UTF-8 or an empty file is a

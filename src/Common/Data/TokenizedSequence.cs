@@ -4,8 +4,4 @@ namespace MiniLlmPipeline.Data;
 /// One tokenized training sequence: <see cref="Ids"/> and, per token, whether the model is trained to predict it
 /// (<see cref="LossMask"/>; e.g. true on assistant tokens only for SFT, on the response for DPO).
 /// </summary>
-public sealed record TokenizedSequence(int[] Ids, bool[] LossMask)
-{
-    /// <summary>A sequence trained on every token after the first (pretraining-style).</summary>
-    public static TokenizedSequence AllTokens(int[] ids) => new(ids, Enumerable.Repeat(true, ids.Length).ToArray());
-}
+public sealed record TokenizedSequence(int[] Ids, bool[] LossMask);

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
 using TorchSharp;
@@ -38,8 +39,8 @@ public static class ValidationPerplexity
                 }
             }
             var logits = model.forward(torch.tensor(inputs, [rows, length], device: device)); // (B, T, V)
-            var loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[^1]), torch.tensor(targets, device: device), reduction: torch.nn.Reduction.Sum);
+            var loss = NextTokenCrossEntropy.Compute(
+                logits, torch.tensor(targets, [rows, length], device: device), reduction: torch.nn.Reduction.Sum);
             totalLoss += loss.to(torch.float64).item<double>();
         }
         return Math.Exp(totalLoss / ((double)windows * length));

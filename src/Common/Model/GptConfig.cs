@@ -1,4 +1,3 @@
-using MiniLlmPipeline.Pipeline;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Model;

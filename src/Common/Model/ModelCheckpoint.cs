@@ -19,6 +19,31 @@ public static class ModelCheckpoint
     private const string ScoreWeight = "score.weight";
 
     /// <summary>
+    /// The numbers of config.json in the file's order, each <see cref="GptConfig"/> field once: its LlamaConfig key, the
+    /// spec's <c>model:</c> key a checkpoint must match (null: the spec does not set it), how to set it from the file
+    /// (null: derived, written for transformers only), and its value when an older or hand-written file lacks it (null:
+    /// required). <see cref="Save"/> writes, <see cref="ReadConfig(string)"/> reads and <see cref="EnsureMatches"/> checks
+    /// by iterating this table. Values travel as double, which holds every int exactly.
+    /// </summary>
+    private static readonly ConfigField[] Fields =
+    [
+        new("hidden_size", "d_model", c => c.DModel, (c, v) => c with { DModel = (int)v }),
+        new("intermediate_size", "ffn_hidden", c => c.FfnHidden, (c, v) => c with { FfnHidden = (int)v }),
+        new("num_attention_heads", "n_heads", c => c.NHeads, (c, v) => c with { NHeads = (int)v }),
+        new("num_hidden_layers", "n_layers", c => c.NLayers, (c, v) => c with { NLayers = (int)v }),
+        new("num_key_value_heads", "n_kv_heads", c => c.NKvHeads, (c, v) => c with { NKvHeads = (int)v }, Default: c => c.NHeads),
+        new("head_dim", null, c => c.HeadDim, Set: null),
+        new("max_position_embeddings", "max_seq_len", c => c.MaxSeqLen, (c, v) => c with { MaxSeqLen = (int)v }),
+        new("rms_norm_eps", null, c => c.NormEps, (c, v) => c with { NormEps = v }, Default: _ => 1e-5, IsInteger: false),
+        new("rope_theta", "rope_theta", c => c.RopeTheta, (c, v) => c with { RopeTheta = v }, Default: _ => 10000, IsInteger: false),
+        new("vocab_size", null, c => c.VocabSize, (c, v) => c with { VocabSize = (int)v }),
+    ];
+
+    private sealed record ConfigField(
+        string HfKey, string? SpecKey, Func<GptConfig, double> Get, Func<GptConfig, double, GptConfig>? Set,
+        Func<GptConfig, double>? Default = null, bool IsInteger = true);
+
+    /// <summary>
     /// Writes weights, config and tokenizer of a <see cref="Gpt"/> or <see cref="ScalarHeadModel"/> into
     /// <paramref name="stageDir"/>, each file atomically; config.json is the model's own config, so it cannot
     /// disagree with the weights.
@@ -79,18 +104,17 @@ public static class ModelCheckpoint
             throw new StageInputException($"{path}: tie_word_embeddings is false, but this model ties its output to the embedding");
         try
         {
-            int Int(string key) => json[key]?.GetValue<int>() ?? throw new StageInputException($"{path}: {key} is missing");
-            return new GptConfig(
-                VocabSize: Int("vocab_size"),
-                DModel: Int("hidden_size"),
-                NLayers: Int("num_hidden_layers"),
-                NHeads: Int("num_attention_heads"),
-                NKvHeads: json["num_key_value_heads"]?.GetValue<int>() ?? Int("num_attention_heads"),
-                FfnHidden: Int("intermediate_size"),
-                MaxSeqLen: Int("max_position_embeddings"),
-                RopeTheta: json["rope_theta"]?.GetValue<double>() ?? 10000,
-                NormEps: json["rms_norm_eps"]?.GetValue<double>() ?? 1e-5,
-                MatmulDtype: GptConfig.ParseMatmulDtype(json["matmul_dtype"]?.GetValue<string>() ?? "fp32"));
+            // Starts from the spec's defaults; every field below either overwrites its value or rejects the file.
+            var config = GptConfig.From(new ModelSpec { MatmulDtype = json["matmul_dtype"]?.GetValue<string>() ?? "fp32" }, vocabSize: 0);
+            foreach (var field in Fields.Where(f => f.Set is not null))
+            {
+                var node = json[field.HfKey];
+                var value = node is null
+                    ? field.Default?.Invoke(config) ?? throw new StageInputException($"{path}: {field.HfKey} is missing")
+                    : field.IsInteger ? node.GetValue<int>() : node.GetValue<double>();
+                config = field.Set!(config, value);
+            }
+            return config;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
         {
@@ -112,18 +136,9 @@ public static class ModelCheckpoint
     /// <summary>A checkpoint whose shape differs from the spec's <c>model:</c> block cannot be loaded into it.</summary>
     public static void EnsureMatches(GptConfig checkpoint, ModelSpec spec, string configPath)
     {
-        var fields = new (string HfKey, string SpecKey, double Checkpoint, double Spec)[]
-        {
-            ("hidden_size", "d_model", checkpoint.DModel, spec.DModel),
-            ("num_hidden_layers", "n_layers", checkpoint.NLayers, spec.NLayers),
-            ("num_attention_heads", "n_heads", checkpoint.NHeads, spec.NHeads),
-            ("num_key_value_heads", "n_kv_heads", checkpoint.NKvHeads, spec.NKvHeads),
-            ("intermediate_size", "ffn_hidden", checkpoint.FfnHidden, spec.FfnHidden),
-            ("max_position_embeddings", "max_seq_len", checkpoint.MaxSeqLen, spec.MaxSeqLen),
-            ("rope_theta", "rope_theta", checkpoint.RopeTheta, spec.RopeTheta),
-        };
-        var problems = fields.Where(f => f.Checkpoint != f.Spec)
-            .Select(f => $"{f.HfKey} is {f.Checkpoint} but the spec's model.{f.SpecKey} is {f.Spec}")
+        var expected = GptConfig.From(spec, checkpoint.VocabSize);
+        var problems = Fields.Where(f => f.SpecKey is not null && f.Get(checkpoint) != f.Get(expected))
+            .Select(f => $"{f.HfKey} is {f.Get(checkpoint)} but the spec's model.{f.SpecKey} is {f.Get(expected)}")
             .ToList();
         if (problems.Count > 0) throw new StageInputException($"{configPath}: {string.Join("; ", problems)}");
     }
@@ -134,25 +149,17 @@ public static class ModelCheckpoint
         {
             ["architectures"] = new JsonArray(scalarHead ? "LlamaForSequenceClassification" : "LlamaForCausalLM"),
             ["model_type"] = "llama",
-            ["hidden_size"] = config.DModel,
-            ["intermediate_size"] = config.FfnHidden,
-            ["num_attention_heads"] = config.NHeads,
-            ["num_hidden_layers"] = config.NLayers,
-            ["num_key_value_heads"] = config.NKvHeads,
-            ["head_dim"] = config.HeadDim,
-            ["max_position_embeddings"] = config.MaxSeqLen,
-            ["rms_norm_eps"] = config.NormEps,
-            ["rope_theta"] = config.RopeTheta,
-            ["vocab_size"] = config.VocabSize,
-            ["hidden_act"] = "silu",
-            ["attention_bias"] = false,
-            ["mlp_bias"] = false,
-            ["tie_word_embeddings"] = true,
-            ["torch_dtype"] = "float32",
-            // Not a transformers key (it ignores it): the dtype this model's matmuls ran in here, so
-            // stages that continue from this checkpoint compute the same way.
-            ["matmul_dtype"] = config.MatmulDtypeName,
         };
+        foreach (var field in Fields)
+            json[field.HfKey] = field.IsInteger ? JsonValue.Create((int)field.Get(config)) : JsonValue.Create(field.Get(config));
+        json["hidden_act"] = "silu";
+        json["attention_bias"] = false;
+        json["mlp_bias"] = false;
+        json["tie_word_embeddings"] = true;
+        json["torch_dtype"] = "float32";
+        // Not a transformers key (it ignores it): the dtype this model's matmuls ran in here, so
+        // stages that continue from this checkpoint compute the same way.
+        json["matmul_dtype"] = config.MatmulDtypeName;
         if (scalarHead) json["num_labels"] = 1;
         return json;
     }

@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Model;
+
 namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>A whole pipeline spec (pipelines/*.yaml), loaded and validated by <see cref="PipelineSpecLoader"/>.</summary>

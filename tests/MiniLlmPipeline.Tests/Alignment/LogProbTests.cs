@@ -56,7 +56,18 @@ public class LogProbTests
     }
 
     [Fact]
-    public void MaskedCrossEntropy_IsTheTokenWeightedMeanNll()
+    public void NextTokenCrossEntropy_WithoutMask_IsTheMeanOrSumOverEveryToken()
+    {
+        // Logits [0, 0] with target 0 (p = 0.5): NLL ln 2 = 0.693147; logits [ln 3, 0] with target 0 (p = 0.75): 0.287682.
+        using var logits = tensor(new float[] { 0, 0, Ln3, 0 }, 1, 2, 2);
+        using var targets = tensor(new long[] { 0, 0 }, 1, 2);
+        TensorAssert.Close(0.490415, NextTokenCrossEntropy.Compute(logits, targets));
+        TensorAssert.Close(0.980829, NextTokenCrossEntropy.Compute(logits, targets, reduction: nn.Reduction.Sum));
+        Assert.Throws<ArgumentException>(() => NextTokenCrossEntropy.Compute(logits, targets, ones(1, 2), nn.Reduction.Sum));
+    }
+
+    [Fact]
+    public void NextTokenCrossEntropy_Masked_IsTheTokenWeightedMeanNll()
     {
         // Row 0 (3 real tokens, logits [0,0] each, p = 0.5): NLL ln 2 each.
         // Row 1 (1 real token, logits [0, ln 3], target 1, p = 0.75): NLL −ln 0.75 = 0.287682; 2 padded positions.
@@ -64,35 +75,35 @@ public class LogProbTests
         using var logits = tensor(new float[] { 0, 0, 0, 0, 0, 0, 0, Ln3, 5, -5, 5, -5 }, 2, 3, 2);
         using var targets = tensor(new long[] { 0, 1, 0, 1, 1, 1 }, 2, 3);
         using var mask = tensor(new float[] { 1, 1, 1, 1, 0, 0 }, 2, 3);
-        TensorAssert.Close(0.591781, MaskedCrossEntropy.Compute(logits, targets, mask));
+        TensorAssert.Close(0.591781, NextTokenCrossEntropy.Compute(logits, targets, mask));
     }
 
     [Fact]
-    public void MaskedCrossEntropy_IgnoresPaddedLogits()
+    public void NextTokenCrossEntropy_Masked_IgnoresPaddedLogits()
     {
         using var targets = tensor(new long[] { 0, 1, 1 }, 1, 3);
         using var mask = tensor(new float[] { 1, 1, 0 }, 1, 3);
         using var logits = tensor(new float[] { 0, 0, 0, Ln3, 0, 0 }, 1, 3, 2);
         using var changedPadding = tensor(new float[] { 0, 0, 0, Ln3, 40, -40 }, 1, 3, 2);
         // (ln 2 + −ln 0.75) / 2 = (0.693147 + 0.287682) / 2 = 0.490415 either way.
-        TensorAssert.Close(0.490415, MaskedCrossEntropy.Compute(logits, targets, mask));
-        TensorAssert.Close(0.490415, MaskedCrossEntropy.Compute(changedPadding, targets, mask));
+        TensorAssert.Close(0.490415, NextTokenCrossEntropy.Compute(logits, targets, mask));
+        TensorAssert.Close(0.490415, NextTokenCrossEntropy.Compute(changedPadding, targets, mask));
     }
 
     [Fact]
-    public void MaskedCrossEntropy_GradientIsZeroOnPadding()
+    public void NextTokenCrossEntropy_Masked_GradientIsZeroOnPadding()
     {
         using var logits = tensor(new float[] { 0, 0, 1, 2 }, 1, 2, 2).requires_grad_(true);
-        using var loss = MaskedCrossEntropy.Compute(logits, tensor(new long[] { 0, 0 }, 1, 2), tensor(new float[] { 1, 0 }, 1, 2));
+        using var loss = NextTokenCrossEntropy.Compute(logits, tensor(new long[] { 0, 0 }, 1, 2), tensor(new float[] { 1, 0 }, 1, 2));
         loss.backward();
         // d(−log softmax_0)/dz = p − onehot = [0.5 − 1, 0.5] on the real token; the padded token gets nothing.
         TensorAssert.Close([-0.5, 0.5, 0, 0], logits.grad!);
     }
 
     [Fact]
-    public void MaskedCrossEntropy_IsZeroWhenNothingIsSelected()
+    public void NextTokenCrossEntropy_Masked_IsZeroWhenNothingIsSelected()
     {
         using var logits = tensor(new float[] { 0, 0 }, 1, 1, 2);
-        TensorAssert.Close(0, MaskedCrossEntropy.Compute(logits, tensor(new long[] { 0 }, 1, 1), zeros(1, 1)));
+        TensorAssert.Close(0, NextTokenCrossEntropy.Compute(logits, tensor(new long[] { 0 }, 1, 1), zeros(1, 1)));
     }
 }

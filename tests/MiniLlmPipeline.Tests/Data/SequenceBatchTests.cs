@@ -43,7 +43,7 @@ public class SequenceBatchTests
     [Fact]
     public void Build_RejectsAnExampleWhosePromptFillsTheMaxLength()
     {
-        var fine = TokenizedSequence.AllTokens([1, 2, 3]);
+        var fine = new TokenizedSequence([1, 2, 3], [true, true, true]);
         var longPrompt = new TokenizedSequence([1, 2, 3, 4, 5], [false, false, false, false, true]);
         var error = Assert.Throws<DatasetException>(() => SequenceBatch.Build([fine, longPrompt], Pad, maxLength: 3));
         Assert.Contains("Example 1", error.Message);
@@ -54,7 +54,7 @@ public class SequenceBatchTests
     [Fact]
     public void Build_RejectsASingleTokenExample()
     {
-        var error = Assert.Throws<DatasetException>(() => SequenceBatch.Build([TokenizedSequence.AllTokens([7])], Pad, 8));
+        var error = Assert.Throws<DatasetException>(() => SequenceBatch.Build([new TokenizedSequence([7], [true])], Pad, 8));
         Assert.Contains("Example 0 has 1 token", error.Message);
     }
 }

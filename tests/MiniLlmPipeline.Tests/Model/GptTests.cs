@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -86,7 +87,7 @@ public class GptTests
         {
             using var stepScope = NewDisposeScope();
             var logits = model.forward(inputs);
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, TinyModels.Config.VocabSize), targets.reshape(-1));
+            var loss = NextTokenCrossEntropy.Compute(logits, targets);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();

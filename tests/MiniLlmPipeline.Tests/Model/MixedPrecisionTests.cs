@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
 using TorchSharp;
@@ -36,7 +37,7 @@ public class MixedPrecisionTests
         model.train();
         var ids = TinyModels.RandomIds(2, 8);
         var logits = model.forward(ids);
-        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), ids.reshape(-1)).backward();
+        NextTokenCrossEntropy.Compute(logits, ids).backward();
 
         foreach (var (name, parameter) in model.named_parameters())
         {

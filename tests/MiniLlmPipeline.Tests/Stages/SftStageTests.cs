@@ -106,7 +106,7 @@ public sealed class SftStageTests
         public LossResult Loss(long microBatchIndex)
         {
             var batch = SequenceBatch.Build(sequences, padId, model.Config.MaxSeqLen);
-            var loss = MaskedCrossEntropy.Compute(model.call(batch.InputIds), batch.Targets, batch.LossMask);
+            var loss = NextTokenCrossEntropy.Compute(model.call(batch.InputIds), batch.Targets, batch.LossMask);
             return new LossResult(loss, LossResult.NoMetrics, batch.Lengths.Sum());
         }
 

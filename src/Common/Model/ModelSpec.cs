@@ -1,4 +1,4 @@
-namespace MiniLlmPipeline.Pipeline;
+namespace MiniLlmPipeline.Model;
 
 /// <summary>The <c>model:</c> block of a pipeline spec: the shape of the GPT every stage shares.</summary>
 public sealed record ModelSpec
