@@ -109,11 +109,12 @@ internal static class PretrainBench
 
     /// <summary>
     /// One model trained by the shared <see cref="Trainer"/> on the bench's batches with the pretrain stage's loss, at a
-    /// constant lr of 1e-3. The objective times the batch and the forward pass; the trainer's after-step hook ends the step.
+    /// constant lr of 1e-3. The objective times the batch and the forward pass; the rest of a step (backward, clip, AdamW)
+    /// runs until the trainer asks for the next batch, or for the final evaluation after the last step.
     /// </summary>
     private sealed class TrainingRun : ITrainingObjective, IDisposable
     {
-        private static readonly PretrainConfig Optimisation = new()
+        private static readonly Stages.Pretrain.PretrainConfig Optimisation = new()
         {
             Lr = 1e-3, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0.1, Beta1 = 0.9, Beta2 = 0.95, GradClip = 1.0,
             LogEvery = int.MaxValue, EvalEvery = int.MaxValue, CheckpointEvery = int.MaxValue,
@@ -140,14 +141,14 @@ internal static class PretrainBench
         }
 
         public TrainingResult Train(int steps) =>
-            new Trainer(Optimisation, new TrainerOptions
+            new Trainer(new TrainerOptions
             {
-                StageDir = stageDir, StateDir = Path.Combine(stageDir, RunFolders.StateFolder), StageName = "bench",
-                AfterStep = (_, _) => EndStep(),
-            }).Train(model, this, steps);
+                StageDir = stageDir, StateDir = Path.Combine(stageDir, RunFolders.StateFolder), StageName = "bench", Seed = 1,
+            }).Train(model, this, Optimisation, steps);
 
         public LossResult Loss(long microBatchIndex)
         {
+            if (phases.Length > 0) EndStep();   // the previous step ended when the trainer came back for a batch
             phases = new double[Phases + 1];
             cpuAtStart = CpuClock.Seconds();
             clock.Restart();
@@ -163,10 +164,13 @@ internal static class PretrainBench
             phases[2] = Lap();
             phases[Phases] = CpuClock.Seconds() - cpuAtStart;
             StepPhases.Add(phases);
+            phases = [];
         }
 
+        /// <summary>Called once, after the last step (eval_every is out of reach): ends that step, then scores the unseen batches.</summary>
         public IReadOnlyDictionary<string, double> Evaluate()
         {
+            if (phases.Length > 0) EndStep();
             if (evalBatches.Count == 0) return new Dictionary<string, double>();
             var loss = evalBatches.Average(index =>
             {
