@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Tests.Model;
 
+[Collection(GlobalGeneratorTests.Name)]
 public class MixedPrecisionTests
 {
     private static readonly GptConfig Bf16Config = TinyModels.Config with { MatmulDtype = ScalarType.BFloat16 };

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Tests.Training;
 
+[Collection(GlobalGeneratorTests.Name)]
 public class TrainerTests
 {
     private sealed record TestConfig : TrainingConfig;

@@ -4,9 +4,10 @@ using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 
-namespace MiniLlmPipeline.Tests.Rlhf;
+namespace MiniLlmPipeline.Tests.Stages;
 
 /// <summary>The PPO loop on a tiny random GPT with a rule-based reward, run by the shared trainer.</summary>
+[Collection(GlobalGeneratorTests.Name)]
 public sealed class PpoObjectiveTests
 {
     private const int Stop = 0;
