@@ -25,7 +25,10 @@ public static class StageProcess
 
     public static Result Run(IStage stage, params string[] args) => Start(stage, args).Wait();
 
-    public static Running Start(IStage stage, params string[] args)
+    public static Running Start(IStage stage, params string[] args) => Start(stage, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts a stage program with <paramref name="environment"/> added to its environment.</summary>
+    public static Running Start(IStage stage, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoPaths.Root, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Dll(stage));
@@ -34,6 +37,7 @@ public static class StageProcess
         // Tests run in parallel on few cores: one intra-op thread per stage process avoids oversubscription stalls.
         info.Environment["OMP_NUM_THREADS"] = "1";
         info.Environment["MINILLM_THREADS"] = "1";   // TorchRuntime's choice, fixed so reruns compute identically
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = Process.Start(info)!;
         return new Running(process);
     }

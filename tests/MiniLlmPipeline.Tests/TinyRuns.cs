@@ -24,6 +24,10 @@ public static class TinyRuns
     public static StageProcess.Result Run(IStage stage, string runDir, params string[] extra) =>
         StageProcess.Run(stage, ["--pipeline", Spec, "--set", $"run_dir={runDir}", .. extra]);
 
+    /// <summary><see cref="Run(IStage, string, string[])"/> with <paramref name="environment"/> added to the process's environment.</summary>
+    public static StageProcess.Result Run(IStage stage, string runDir, IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        StageProcess.Start(stage, environment, ["--pipeline", Spec, "--set", $"run_dir={runDir}", .. extra]).Wait();
+
     /// <summary>Starts a stage program without waiting (to kill it, or to race a second run against it).</summary>
     public static StageProcess.Running Start(IStage stage, string runDir, params string[] extra) =>
         StageProcess.Start(stage, ["--pipeline", Spec, "--set", $"run_dir={runDir}", .. extra]);

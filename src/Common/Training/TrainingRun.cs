@@ -70,13 +70,13 @@ internal sealed class TrainingRun : IDisposable
                 throw new TrainingDivergedException(
                     $"{what} is not finite at step {step}; stopped. The last good checkpoint is in {_options.StateDir} " +
                     "(lower lr, or set on_non_finite: skip)");
-            _optimizer.zero_grad();
+            ZeroGrad();
             _skipped++;
             reporter.Message($"skipped step {step}: {what} is not finite");
             return false;
         }
         _optimizer.step();
-        _optimizer.zero_grad();
+        ZeroGrad();
 
         _lastLoss = loss;
         _tokensSeen += tokens;
@@ -90,6 +90,8 @@ internal sealed class TrainingRun : IDisposable
                 ["loss"] = loss, ["lr"] = lr, ["tokens_per_s"] = _tokensPerSecond, ["tokens_seen"] = _tokensSeen,
                 // Resident memory per logged step: a leak of per-step tensors shows as a rising line.
                 ["rss_mb"] = Environment.WorkingSet / 1048576.0,
+                // Tensors created on this thread and not yet disposed: flat unless something escapes its dispose scope.
+                ["live_tensors"] = DisposeScopeManager.Statistics.ThreadTotalLiveCount,
             };
             if (_config.GradClip > 0) values["grad_norm"] = gradNorm;
             if (_options.FlopsPerToken > 0) values["gflops"] = _options.FlopsPerToken * _tokensPerSecond / 1e9;
@@ -125,6 +127,16 @@ internal sealed class TrainingRun : IDisposable
                 ("train", "loss", "train loss"), ("eval", "val_loss", "validation loss"));
         return new TrainingResult(_totalSteps, _lastLoss, _lastEval,
             _tokensSeen / Math.Max(1e-9, seconds), seconds, _skipped, Process.GetCurrentProcess().PeakWorkingSet64);
+    }
+
+    /// <summary>
+    /// <c>optimizer.zero_grad()</c> in a dispose scope: TorchSharp zeroes each gradient with <c>zero_()</c>, which returns
+    /// a new tensor handle that it never disposes (one per parameter per step, otherwise left to the finalizer).
+    /// </summary>
+    private void ZeroGrad()
+    {
+        using var scope = torch.NewDisposeScope();
+        _optimizer.zero_grad();
     }
 
     /// <summary>Forward/backward over the micro-batches; returns the mean loss and metrics.</summary>
