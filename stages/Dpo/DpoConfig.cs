@@ -4,7 +4,7 @@ using MiniLlmPipeline.Training;
 namespace MiniLlmPipeline.Stages.Dpo;
 
 /// <summary><c>stages.dpo</c>: Direct Preference Optimization against a frozen reference.</summary>
-public sealed record DpoConfig : TrainingConfig
+public sealed record DpoConfig : TrainingConfig, IStageConfig
 {
     public string From { get; init; } = StageCatalog.Sft.Name;
     public required string Data { get; init; }

@@ -1,8 +1,9 @@
+using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Stages.Eval;
 
 /// <summary><c>stages.eval</c>: compare every completed stage on held-out data.</summary>
-public sealed record EvalConfig
+public sealed record EvalConfig : IStageConfig
 {
     /// <summary>Held-out prompts (a <c>form</c> column marks the ones the form checker can grade).</summary>
     public required string Prompts { get; init; }

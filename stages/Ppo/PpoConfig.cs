@@ -5,7 +5,7 @@ using MiniLlmPipeline.Training;
 namespace MiniLlmPipeline.Stages.Ppo;
 
 /// <summary><c>stages.ppo</c>: PPO-RLHF with a reward model, per-token KL to a frozen reference, and GAE.</summary>
-public sealed record PpoConfig : OptimizerConfig
+public sealed record PpoConfig : OptimizerConfig, IStageConfig
 {
     /// <summary>Checkpoints are counted in iterations here: a resumed run starts at an iteration boundary.</summary>
     public PpoConfig() => CheckpointEvery = 10;

@@ -4,7 +4,7 @@ using MiniLlmPipeline.Training;
 namespace MiniLlmPipeline.Stages.Pretrain;
 
 /// <summary><c>stages.pretrain</c>: next-token prediction on the tokenize stage's encoded corpus.</summary>
-public sealed record PretrainConfig : TrainingConfig
+public sealed record PretrainConfig : TrainingConfig, IStageConfig
 {
     /// <summary>The stage whose tokenizer (and, unless <see cref="Data"/> is set, encoded corpus) is used.</summary>
     public string From { get; init; } = StageCatalog.Tokenize.Name;

@@ -4,7 +4,7 @@ using MiniLlmPipeline.Training;
 namespace MiniLlmPipeline.Stages.Sft;
 
 /// <summary><c>stages.sft</c>: supervised fine-tuning on chat-formatted prompt/response pairs.</summary>
-public sealed record SftConfig : TrainingConfig
+public sealed record SftConfig : TrainingConfig, IStageConfig
 {
     public string From { get; init; } = StageCatalog.Pretrain.Name;
     public required string Data { get; init; }

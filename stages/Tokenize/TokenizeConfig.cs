@@ -1,8 +1,9 @@
+using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Stages.Tokenize;
 
 /// <summary><c>stages.tokenize</c>: train a byte-level BPE on <see cref="Data"/> and encode it for pretraining.</summary>
-public sealed record TokenizeConfig
+public sealed record TokenizeConfig : IStageConfig
 {
     public required string Data { get; init; }
     /// <summary>Validation text, encoded with the trained tokenizer; optional.</summary>

@@ -19,7 +19,7 @@ public sealed record PipelineSpec
     public IReadOnlyDictionary<string, object> Stages { get; init; } = new Dictionary<string, object>();
 
     /// <summary>The config of <paramref name="stage"/>, or null when this spec does not define it.</summary>
-    public TConfig? ConfigOf<TConfig>(Stage<TConfig> stage) where TConfig : class => Stages.GetValueOrDefault(stage.Name) as TConfig;
+    public TConfig? ConfigOf<TConfig>(Stage<TConfig> stage) where TConfig : class, IStageConfig => Stages.GetValueOrDefault(stage.Name) as TConfig;
 
     public bool Defines(string stage) => Stages.ContainsKey(stage);
 }

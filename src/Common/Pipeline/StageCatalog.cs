@@ -20,39 +20,32 @@ public static class StageCatalog
 
     public static readonly Stage<TokenizeConfig> Tokenize = new("tokenize", "Tokenize", StageOutput.Tokenizer,
         references: _ => [],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)],
-        problems: c => c.Problems());
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)]);
 
     public static readonly Stage<PretrainConfig> Pretrain = new("pretrain", "Pretrain", StageOutput.Policy,
         references: c => [new("from", c.From, [StageOutput.Tokenizer])],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)],
-        problems: c => c.Problems());
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)]);
 
     public static readonly Stage<SftConfig> Sft = new("sft", "Sft", StageOutput.Policy,
         references: c => [new("from", c.From, Policy)],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("eval_prompts", c.EvalPrompts)],
-        problems: c => c.Problems());
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("eval_prompts", c.EvalPrompts)]);
 
     public static readonly Stage<RewardModelConfig> RewardModel = new("reward_model", "RewardModel", StageOutput.RewardModel,
         references: c => [new("from", c.From, Policy)],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)],
-        problems: c => c.Problems());
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)]);
 
     public static readonly Stage<DpoConfig> Dpo = new("dpo", "Dpo", StageOutput.Policy,
         references: c => [new("from", c.From, Policy)],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("eval_prompts", c.EvalPrompts)],
-        problems: c => c.Problems());
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("eval_prompts", c.EvalPrompts)]);
 
     public static readonly Stage<PpoConfig> Ppo = new("ppo", "Ppo", StageOutput.Policy,
         references: c => [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
-        dataFiles: c => [("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)],
-        problems: c => c.Problems());
+        dataFiles: c => [("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)]);
 
     /// <summary>Eval reads every stage that leaves a model and completed; the others get a "not run" row.</summary>
     public static readonly Stage<EvalConfig> Eval = new("eval", "Eval", StageOutput.Report,
         references: _ => Reported.Select(s => new StageReference(s.Name, s.Name, [s.Output], Optional: true)),
-        dataFiles: c => [("prompts", c.Prompts), ("val_data", c.ValData), ("preferences", c.Preferences)],
-        problems: c => c.Problems());
+        dataFiles: c => [("prompts", c.Prompts), ("val_data", c.ValData), ("preferences", c.Preferences)]);
 
     /// <summary>All stages in pipeline order (each one's upstream stages come before it).</summary>
     public static IReadOnlyList<IStage> All { get; } = [Tokenize, Pretrain, Sft, RewardModel, Dpo, Ppo, Eval];

@@ -32,7 +32,7 @@ public static class StageCli
     };
     public static readonly Option<string?> DeviceOption = new("--device") { Description = "auto | cpu | cuda (overrides the spec)" };
 
-    public static int Run<TConfig>(string[] args, StageProgram<TConfig> program) where TConfig : class
+    public static int Run<TConfig>(string[] args, StageProgram<TConfig> program) where TConfig : class, IStageConfig
     {
         var force = new Option<bool>("--force") { Description = "Run even if the stage is up to date" };
         var noResume = new Option<bool>("--no-resume") { Description = "Start from scratch instead of resuming from state/" };
@@ -83,7 +83,7 @@ public static class StageCli
     }
 
     private static int Execute<TConfig>(StageProgram<TConfig> program, string specFile, string[] overrides,
-        string? deviceOverride, bool force, bool allowResume) where TConfig : class => Guard(program.Stage.Name, () =>
+        string? deviceOverride, bool force, bool allowResume) where TConfig : class, IStageConfig => Guard(program.Stage.Name, () =>
     {
         var stage = program.Stage;
         var spec = LoadSpec(specFile, overrides, deviceOverride);
@@ -158,7 +158,7 @@ public static class StageCli
         }
     });
 
-    private static void PrintEpilogue<TConfig>(StageProgram<TConfig> program, PipelineSpec spec, TConfig config) where TConfig : class
+    private static void PrintEpilogue<TConfig>(StageProgram<TConfig> program, PipelineSpec spec, TConfig config) where TConfig : class, IStageConfig
     {
         if (program.Epilogue is not null) Console.WriteLine(program.Epilogue(spec, config));
     }

@@ -6,7 +6,7 @@ namespace MiniLlmPipeline.Pipeline;
 /// which returns the final metrics recorded in the manifest. <see cref="Epilogue"/> is an optional line for the user
 /// (e.g. where the report is), printed on stdout whether the stage ran or was up to date.
 /// </summary>
-public sealed record StageProgram<TConfig>(Stage<TConfig> Stage) where TConfig : class
+public sealed record StageProgram<TConfig>(Stage<TConfig> Stage) where TConfig : class, IStageConfig
 {
     public required string Description { get; init; }
     public required Func<StageContext<TConfig>, IReadOnlyDictionary<string, double>> Execute { get; init; }
