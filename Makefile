@@ -60,7 +60,8 @@ $(eval $(call stage,sft,Sft,pretrain))
 $(eval $(call stage,reward_model,RewardModel,sft))
 $(eval $(call stage,dpo,Dpo,sft))
 $(eval $(call stage,ppo,Ppo,sft reward_model))
-$(eval $(call stage,eval,Eval,pretrain sft reward_model dpo ppo))
+$(eval $(call stage,grpo,Grpo,sft))
+$(eval $(call stage,eval,Eval,pretrain sft reward_model dpo ppo grpo))
 .PHONY: $(STAGES)
 
 # Re-evaluates every completed stage and copies report.md, report.json and the figures to

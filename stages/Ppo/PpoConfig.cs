@@ -33,7 +33,8 @@ public sealed record PpoConfig : OptimizerConfig, IStageConfig
     public double ClipRange { get; init; } = 0.2;
     public double ValueClipRange { get; init; } = 0.2;
     public double ValueCoef { get; init; } = 0.5;
-    public RewardWeights Reward { get; init; } = new();
+    /// <summary>Without a <c>reward:</c> block, the reward model's score alone.</summary>
+    public RewardWeights Reward { get; init; } = new() { Model = 1 };
     /// <summary>Whiten advantages per rollout (zero mean, unit variance over response tokens), as TRL does.</summary>
     public bool WhitenAdvantages { get; init; } = true;
     /// <summary>Where the value model starts: <c>reward_model</c> (InstructGPT) or <c>policy</c> (a fresh head on the policy's trunk).</summary>
@@ -71,5 +72,6 @@ public sealed record PpoConfig : OptimizerConfig, IStageConfig
         if (ValueInit is not (ValueFromRewardModel or ValueFromPolicy)) yield return ("value_init", $"must be '{ValueFromRewardModel}' or '{ValueFromPolicy}'");
         if (SampleEvery <= 0) yield return ("sample_every", "must be positive");
         if (EvalSamples <= 0) yield return ("eval_samples", "must be positive");
+        foreach (var problem in Reward.Problems(hasRewardModel: true)) yield return problem;
     }
 }

@@ -30,7 +30,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
     private readonly int[] _stopIds;
     private readonly int _padId;
     private readonly KlCoefficientHistory _history;
-    private readonly PpoSamples? _samples;
+    private readonly RolloutSamples? _samples;
     private readonly List<PpoIterationSummary> _summaries = [];
     private IKlController _kl;
     private Rollout? _rollout;
@@ -39,7 +39,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
     /// <param name="klHistoryPath">Where β per iteration is kept for exact resume (null: in memory only).</param>
     /// <param name="samples">Where every sample_every-th iteration's first responses are written (null: nowhere).</param>
     public PpoObjective(PolicyAndValue model, Gpt reference, IReadOnlyList<int[]> prompts, IRolloutReward reward, PpoConfig config,
-        int seed, int[] stopIds, int padId, string? klHistoryPath, PpoSamples? samples = null)
+        int seed, int[] stopIds, int padId, string? klHistoryPath, RolloutSamples? samples = null)
     {
         _samples = samples;
         if (prompts.Count == 0 || prompts.Any(p => p.Length == 0)) throw new ArgumentException("PPO needs non-empty prompts", nameof(prompts));
@@ -94,7 +94,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
     {
         var summary = _rollout!.Summarize();
         _summaries.Add(summary);
-        if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1)) _samples.Write(summary);
+        if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1)) _samples.Write(summary.Iteration, summary.PromptIndices, summary.Responses, summary.Scores);
         return (summary.Metrics, Describe(summary));
     }
 
@@ -182,23 +182,11 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             return order;
         }).ToArray();
 
-    /// <summary>
-    /// The logits that predict each response token (B, R, V), divided by the sampling temperature as TRL does. The one
-    /// place the rollout's old log-probs and the update's new ones come from, so their ratio compares like with like.
-    /// </summary>
-    private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength)
-    {
-        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseLength); // (B, R, C)
-        return model.Logits(hidden) / _config.Temperature;
-    }
+    private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength) =>
+        RolloutLogProbs.Logits(model, ids, attention, promptLength, responseLength, _config.Temperature);
 
-    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under the sampling temperature.</summary>
-    private Tensor ResponseLogProbs(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength)
-    {
-        using var scope = NewDisposeScope();
-        return TokenLogProbs.Of(ResponseLogits(model, ids, attention, promptLength, (int)responseIds.shape[1]), responseIds)
-            .MoveToOuterDisposeScope();
-    }
+    private Tensor ResponseLogProbs(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength) =>
+        RolloutLogProbs.Of(model, ids, attention, responseIds, promptLength, _config.Temperature);
 
     /// <summary>V at the state before each response token (B, R): the value head read one position earlier, as TRL does.</summary>
     private Tensor ResponseValues(Tensor ids, Tensor attention, int promptLength, int responseLength)

@@ -48,8 +48,8 @@ internal static class PpoRecipe
             config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
-        var samples = new PpoSamples(Path.Combine(context.StageDir, "samples.md"), tokenizer, prompts, context.Log);
-        using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward),
+        var samples = new RolloutSamples(Path.Combine(context.StageDir, "samples.md"), "PPO rollout samples", tokenizer, prompts, context.Log);
+        using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward, [tokenizer.ImEndId, tokenizer.EndOfTextId]),
             config, seed, [tokenizer.ImEndId, tokenizer.EndOfTextId], tokenizer.PadId,
             Path.Combine(context.StageDir, KlCoefficientHistory.FileName), samples);
         var result = new Trainer(context.TrainerOptions("PPO loss (policy + value_coef × value)"))

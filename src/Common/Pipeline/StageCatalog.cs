@@ -1,5 +1,6 @@
 using MiniLlmPipeline.Stages.Dpo;
 using MiniLlmPipeline.Stages.Eval;
+using MiniLlmPipeline.Stages.Grpo;
 using MiniLlmPipeline.Stages.Ppo;
 using MiniLlmPipeline.Stages.Pretrain;
 using MiniLlmPipeline.Stages.RewardModel;
@@ -42,13 +43,19 @@ public static class StageCatalog
         references: c => [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
         dataFiles: c => [("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)]);
 
+    public static readonly Stage<GrpoConfig> Grpo = new("grpo", "Grpo", StageOutput.Policy,
+        references: c => c.RewardModel is null
+            ? [new("from", c.From, Policy)]
+            : [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
+        dataFiles: c => [("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)]);
+
     /// <summary>Eval reads every stage that leaves a model and completed; the others get a "not run" row.</summary>
     public static readonly Stage<EvalConfig> Eval = new("eval", "Eval", StageOutput.Report,
         references: _ => Reported.Select(s => new StageReference(s.Name, s.Name, [s.Output], Optional: true)),
         dataFiles: c => [("prompts", c.Prompts), ("val_data", c.ValData), ("preferences", c.Preferences)]);
 
     /// <summary>All stages in pipeline order (each one's upstream stages come before it).</summary>
-    public static IReadOnlyList<IStage> All { get; } = [Tokenize, Pretrain, Sft, RewardModel, Dpo, Ppo, Eval];
+    public static IReadOnlyList<IStage> All { get; } = [Tokenize, Pretrain, Sft, RewardModel, Dpo, Ppo, Grpo, Eval];
 
     /// <summary>The stages eval compares, in pipeline order: every stage that leaves a model.</summary>
     public static IReadOnlyList<IStage> Reported => All.Where(s => s.Output is StageOutput.Policy or StageOutput.RewardModel).ToList();

@@ -1,19 +1,19 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Model;
-using MiniLlmPipeline.Pipeline;
-using MiniLlmPipeline.Rlhf;
 using MiniLlmPipeline.Tokenization;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Rlhf;
 
 /// <summary>
-/// PPO's sequence score: reward.model × the reward model's score at the last real token (where it was trained to
-/// read its score) + reward.form × <see cref="PoetryFormChecker"/>'s graded score for the form the prompt asks for
-/// (its <c>form</c> column, else the form named in the prompt text; 0 for prompts that name none).
+/// The sequence reward of the RL stages (<see cref="RewardWeights"/> says which terms and how much): the frozen reward
+/// model's score at the last real token (where it was trained to read its score, when there is one) and
+/// <see cref="PoetryFormChecker"/>'s verdict on the form the prompt asks for (its <c>form</c> column, else the form
+/// named in the prompt text; the form terms are 0 for prompts that name none).
 /// </summary>
-public sealed class PoetryReward(ScalarHeadModel rewardModel, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, RewardWeights weights)
+public sealed class PoetryReward(
+    ScalarHeadModel? rewardModel, TextTokenizer tokenizer, IReadOnlyList<PromptExample> prompts, RewardWeights weights, int[] stopIds)
     : IRolloutReward
 {
     private readonly PoetryForm?[] _forms = prompts
@@ -21,19 +21,36 @@ public sealed class PoetryReward(ScalarHeadModel rewardModel, TextTokenizer toke
 
     public RolloutScores Score(RolloutBatch batch)
     {
-        using var scope = NewDisposeScope();
-        var scores = rewardModel.Scores(batch.Ids, batch.AttentionMask)                      // (B, S)
-            .gather(1, batch.LastTokenIndex.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
+        if (weights.Model != 0 && rewardModel is null)
+            throw new InvalidOperationException("reward.model is not 0 but no reward model was given");
+        var modelScores = new float[batch.Rows];
+        if (rewardModel is not null)
+        {
+            using var scope = NewDisposeScope();
+            modelScores = rewardModel.Scores(batch.Ids, batch.AttentionMask)                        // (B, S)
+                .gather(1, batch.LastTokenIndex.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
+        }
         var checks = batch.Responses.Select((ids, row) => _forms[batch.PromptIndices[row]] is { } form
             ? PoetryFormChecker.Check(form, tokenizer.Decode(ids, skipSpecialTokens: true).Trim())
             : null).ToList();
-        var total = scores.Select((s, row) => (float)(weights.Model * s + weights.Form * (checks[row]?.Score ?? 0))).ToArray();
+        var ended = batch.Responses.Select(ids => ids.Length > 0 && stopIds.Contains(ids[^1])).ToArray();
+        var total = Enumerable.Range(0, batch.Rows).Select(row => (float)(
+            weights.Model * modelScores[row]
+            + weights.Form * (checks[row]?.Score ?? 0)
+            + weights.Compliant * (checks[row]?.Compliant == true ? 1 : 0)
+            + weights.Rhyme * (checks[row]?.RhymeScore ?? 0)
+            - weights.MissingEnd * (ended[row] ? 0 : 1))).ToArray();
+
         var withForm = checks.Where(c => c is not null).Select(c => c!).ToList();
-        return new RolloutScores(total, new Dictionary<string, double>
+        double MeanOverForms(Func<FormCheck, double> part) => withForm.Count > 0 ? withForm.Average(part) : 0;
+        var parts = new Dictionary<string, double>
         {
-            ["reward_model_mean"] = scores.Average(),
-            ["form_score_mean"] = withForm.Count > 0 ? withForm.Average(c => c.Score) : 0,
-            ["form_compliance"] = withForm.Count > 0 ? withForm.Average(c => c.Compliant ? 1.0 : 0.0) : 0,
-        });
+            ["form_score_mean"] = MeanOverForms(c => c.Score),
+            ["form_compliance"] = MeanOverForms(c => c.Compliant ? 1 : 0),
+            ["rhyme_score_mean"] = MeanOverForms(c => c.RhymeScore),
+            ["missing_end_rate"] = ended.Average(e => e ? 0.0 : 1.0),
+        };
+        if (rewardModel is not null) parts["reward_model_mean"] = modelScores.Average();
+        return new RolloutScores(total, parts);
     }
 }
