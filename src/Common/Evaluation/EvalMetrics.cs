@@ -29,11 +29,12 @@ public static class EvalMetrics
         (ValPerplexity, "val perplexity ↓"),
         (FormCompliance, "form compliance ↑"),
         (FormScore, "form score ↑"),
+        (RhymeRate, "rhyme rate ↑"),
         (RewardScore, "RM score ↑"),
         (RewardAccuracy, "RM pair accuracy ↑"),
         (RewardMargin, "RM margin ↑"),
     ];
 
     /// <summary>Whether a metric is a fraction shown as a percentage.</summary>
-    public static bool IsRate(string key) => key is FormCompliance or RewardAccuracy;
+    public static bool IsRate(string key) => key is FormCompliance or RhymeRate or RewardAccuracy;
 }
