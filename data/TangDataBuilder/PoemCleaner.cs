@@ -47,7 +47,7 @@ internal static partial class PoemCleaner
             return Reject("title with lacuna or odd characters", out rejection);
 
         var verses = PoetryFormChecker.Split(body);
-        var form = PoetryForm.All.FirstOrDefault(f => PoetryFormChecker.Check(f, body).Compliant);
+        var form = PoetryForm.Classify(body);
         return new Poem(title, verses, form);
     }
 

@@ -3,8 +3,9 @@ using System.ComponentModel;
 using System.Diagnostics;
 using MiniLlmPipeline.TangData;
 
-// make data: installs chinese-poetry + opencc-js with npm into a scratch folder, cleans 全唐诗, and writes
-// data/tang/*.parquet and data/tiny/*.parquet deterministically from --seed.
+// make data: installs chinese-poetry + opencc-js + pinyin-pro with npm into a scratch folder, cleans 全唐诗, and writes
+// data/tang/*.parquet and data/tiny/*.parquet deterministically from --seed, and data/tang/rhymes.tsv (the
+// character → 十三辙 table the form checker embeds).
 var outOption = new Option<string>("--out") { Description = "Folder that receives tang/ and tiny/", DefaultValueFactory = _ => "data" };
 var seedOption = new Option<int>("--seed") { Description = "Seed of every shuffle and draw", DefaultValueFactory = _ => 1337 };
 var workOption = new Option<string>("--work")
@@ -16,9 +17,12 @@ command.SetAction(parsed =>
 {
     var clock = Stopwatch.StartNew();
     IReadOnlyList<SourcePoem> sources;
+    var output = parsed.GetValue(outOption)!;
     try
     {
         sources = NpmSource.Load(parsed.GetValue(workOption)!);
+        var rhymes = Path.Combine(output, "tang", "rhymes.tsv");
+        Console.WriteLine($"{NpmSource.WriteRhymeTable(parsed.GetValue(workOption)!, rhymes)} characters in {rhymes}");
     }
     catch (Exception e) when (e is InvalidOperationException or Win32Exception)
     {
@@ -31,7 +35,6 @@ command.SetAction(parsed =>
     Console.WriteLine($"{sources.Count} source poems, {poems.Count} kept ({poems.Count(p => p.Form is not null)} of a regular form); dropped: "
                       + string.Join(", ", rejections.Select(r => $"{r.Key} {r.Value}")));
 
-    var output = parsed.GetValue(outOption)!;
     var tang = TangCorpus.Build(poems, parsed.GetValue(seedOption));
     tang.Write(Path.Combine(output, "tang"));
     Console.WriteLine(tang.Summary(Path.Combine(output, "tang")));

@@ -12,6 +12,11 @@ public static class EvalMetrics
     public const string FormCompliance = "form_compliance";
     /// <summary>Mean graded form score (0..1) of those answers.</summary>
     public const string FormScore = "form_score";
+    /// <summary>
+    /// Fraction of those answers whose even verses all end in one modern rhyme track (十三辙); compare with the rate of
+    /// the real held-out poems (<see cref="RhymeCeiling"/>), which the modern approximation keeps below 1.
+    /// </summary>
+    public const string RhymeRate = "rhyme_rate";
     /// <summary>Mean reward-model score of the stage's answers.</summary>
     public const string RewardScore = "rm_score";
     /// <summary>Fraction of held-out preference pairs the reward model ranks chosen above rejected.</summary>
@@ -24,11 +29,12 @@ public static class EvalMetrics
         (ValPerplexity, "val perplexity ↓"),
         (FormCompliance, "form compliance ↑"),
         (FormScore, "form score ↑"),
+        (RhymeRate, "rhyme rate ↑"),
         (RewardScore, "RM score ↑"),
         (RewardAccuracy, "RM pair accuracy ↑"),
         (RewardMargin, "RM margin ↑"),
     ];
 
     /// <summary>Whether a metric is a fraction shown as a percentage.</summary>
-    public static bool IsRate(string key) => key is FormCompliance or RewardAccuracy;
+    public static bool IsRate(string key) => key is FormCompliance or RhymeRate or RewardAccuracy;
 }

@@ -46,6 +46,12 @@ public sealed partial record PoetryForm(string ShortName, string LongName, int L
         return null;
     }
 
+    /// <summary>
+    /// The regular form a poem body has exactly (<see cref="PoetryFormChecker"/> compliant), null for any other poem:
+    /// how the data builder sorts 全唐诗 and how <see cref="RhymeCeiling"/> picks the real poems to measure.
+    /// </summary>
+    public static PoetryForm? Classify(string body) => All.FirstOrDefault(f => PoetryFormChecker.Check(f, body).Compliant);
+
     [GeneratedRegex("《[^》]*》")]
     private static partial Regex Title();
 

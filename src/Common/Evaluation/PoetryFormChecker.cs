@@ -11,7 +11,12 @@ namespace MiniLlmPipeline.Evaluation;
 /// Compliant means exactly the form's number of verses ("lines": 4 or 8), each exactly 5 or 7 Han characters,
 /// punctuated as couplets: the first verse of a couplet ends with ，— or ？/！, since a question or exclamation
 /// may open a couplet (借问酒家何处有？牧童遥指杏花村。) — and the second with 。？ or ！; ；may close a couplet
-/// other than the last, as the corpus does. Tone patterns and rhyme are not checked.
+/// other than the last, as the corpus does. Tone patterns are not checked.
+/// </para>
+/// <para>
+/// Rhyme is reported beside the verdict and changes neither Compliant nor Score: <see cref="FormCheck.Rhymes"/> and
+/// <see cref="FormCheck.RhymeScore"/> come from <see cref="RhymeCheck"/> (the last character of each even verse, up to
+/// the form's line count, in the modern 十三辙 tracks of <see cref="RhymeTable"/>), for any text, compliant or not.
 /// </para>
 /// <para>
 /// Score = mean of three parts, so partial answers get partial credit and Score is 1 exactly when compliant:
@@ -51,10 +56,11 @@ public static class PoetryFormChecker
         }
 
         var score = (countScore + lengthSum / form.Lines + punctuationSum / form.Lines) / 3;
-        if (problems.Count == 0) return new FormCheck(true, 1.0, "ok");
+        var rhyme = RhymeCheck.Of(form, verses);
+        if (problems.Count == 0) return new FormCheck(true, 1.0, "ok", rhyme.Rhymes, rhyme.Score);
         var reason = string.Join("; ", problems.Take(MaxReasons))
                      + (problems.Count > MaxReasons ? $"; and {problems.Count - MaxReasons} more" : "");
-        return new FormCheck(false, score, reason);
+        return new FormCheck(false, score, reason, rhyme.Rhymes, rhyme.Score);
     }
 
     /// <summary>The verses of <paramref name="text"/> in order (see the class remarks for how it is split).</summary>
