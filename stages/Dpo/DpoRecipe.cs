@@ -18,13 +18,15 @@ internal static class DpoRecipe
     public static IReadOnlyDictionary<string, double> Run(StageContext<DpoConfig> context)
     {
         var config = context.Config;
+        if (config.Mode == DpoConfig.OnPolicy) return OnPolicyDpoRecipe.Run(context);
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
         using var policy = upstream.Model;
         var tokenizer = upstream.Tokenizer;
         var maxSeqLen = policy.Config.MaxSeqLen;
 
-        var train = PreferenceCollator.Load(config.Data, tokenizer, maxSeqLen);
-        context.Log(train.Describe(config.Data));
+        var data = config.Data!;
+        var train = PreferenceCollator.Load(data, tokenizer, maxSeqLen);
+        context.Log(train.Describe(data));
         var validation = config.ValData is null ? null : PreferenceCollator.Load(config.ValData, tokenizer, maxSeqLen);
         if (validation is not null) context.Log(validation.Describe(config.ValData!));
         var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null

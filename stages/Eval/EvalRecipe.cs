@@ -40,13 +40,17 @@ public static class EvalRecipe
 
         var rewardDir = CompletedDir(spec, StageCatalog.RewardModel.Name);
         var rewardModel = rewardDir is null ? null : RewardModelScorer.Load(rewardDir, spec.Model, context.Device);
+        // Every stage after SFT is compared with it: how far it moved for what it gained.
+        var sftDir = CompletedDir(spec, StageCatalog.Sft.Name);
+        using var sft = sftDir is null ? null : ModelCheckpoint.LoadGpt(sftDir, context.Device);
+        sft?.eval();
         var rows = new List<StageReportRow>();
         try
         {
             foreach (var stage in EvaluatedStages.Where(spec.Defines))
             {
                 var clock = Stopwatch.StartNew();
-                var row = Evaluate(context, stage, data, sampling, rewardModel);
+                var row = Evaluate(context, stage, data, sampling, rewardModel, AfterSft(stage) ? sft : null);
                 rows.Add(row);
                 context.Log(row.Ran
                     ? $"{stage}: {string.Join(", ", row.Metrics.Select(kv => $"{kv.Key} {kv.Value:G4}"))} ({clock.Elapsed.TotalSeconds:F1}s)"
@@ -55,19 +59,30 @@ public static class EvalRecipe
         }
         finally { rewardModel?.Model.Dispose(); }
 
-        var report = new PipelineReport(spec.Name, Settings(spec, config, data, sampling, rewardDir is not null), rows);
+        var settings = Settings(spec, config, data, sampling, rewardDir is not null);
+        var ceiling = RhymeCeiling.Of(data.ValTexts);
+        if (ceiling.Poems > 0)
+            settings["rhyme ceiling"] = string.Create(CultureInfo.InvariantCulture,
+                $"{ceiling.RhymeRate:P1} of the {ceiling.Poems:N0} regular-form poems of {config.ValData} rhyme by the same check (modern 十三辙 table, data/README.md)");
+        var report = new PipelineReport(spec.Name, settings, rows);
         var files = PipelineReportWriter.Write(context.PipelineDir, report);
         if (config.PublishDir is { } publishDir)
         {
             PipelineReportWriter.Publish(files, publishDir);
             context.Log($"published the report to {publishDir}");
         }
-        return rows.SelectMany(r => r.Metrics.Select(kv => (Key: $"{r.Stage}.{kv.Key}", kv.Value)))
+        var result = rows.SelectMany(r => r.Metrics.Select(kv => (Key: $"{r.Stage}.{kv.Key}", kv.Value)))
             .ToDictionary(m => m.Key, m => m.Value);
+        if (ceiling.Poems > 0) result["rhyme_ceiling"] = ceiling.RhymeRate;
+        return result;
     }
 
+    /// <summary>Stages after SFT in pipeline order: the ones a KL to SFT means something for.</summary>
+    private static bool AfterSft(string stage) =>
+        StageCatalog.All.ToList().FindIndex(s => s.Name == stage) > StageCatalog.All.ToList().IndexOf(StageCatalog.Sft);
+
     private static StageReportRow Evaluate(StageContext<EvalConfig> context, string stage, HeldOutData data,
-        SamplingSettings sampling, RewardModelScorer? rewardModel)
+        SamplingSettings sampling, RewardModelScorer? rewardModel, Gpt? sft)
     {
         var dir = RunFolders.StageDir(context.Spec, stage);
         var manifest = Manifest.TryRead(dir);
@@ -98,6 +113,9 @@ public static class EvalRecipe
             {
                 metrics[EvalMetrics.FormCompliance] = form.ComplianceRate;
                 metrics[EvalMetrics.FormScore] = form.MeanScore;
+                metrics[EvalMetrics.RhymeRate] = form.RhymeRate;
+                if (sft is not null)
+                    metrics[EvalMetrics.KlToSft] = KlToReference.PerToken(generator.Model, sft, generator.Tokenizer, form.Answers, sampling.Temperature);
                 if (rewardModel is not null)
                     metrics[EvalMetrics.RewardScore] = rewardModel.Score(form.Answers.Select(a => (a.Prompt, a.Response)).ToList()).Average();
                 samples = form.Answers.Take(config.ShowSamples).Select(a => new ReportSample(a.Prompt, a.Response, a.Verdict)).ToList();

@@ -17,6 +17,11 @@ public static class EvalMetrics
     /// the real held-out poems (<see cref="RhymeCeiling"/>), which the modern approximation keeps below 1.
     /// </summary>
     public const string RhymeRate = "rhyme_rate";
+    /// <summary>
+    /// KL(stage ‖ SFT model) per answer token: the mean over the stage's own answers of log π_stage(y_t) − log π_sft(y_t)
+    /// (k1, unbiased on samples from the stage), both under the evaluator's temperature — how far a stage moved from SFT.
+    /// </summary>
+    public const string KlToSft = "kl_to_sft";
     /// <summary>Mean reward-model score of the stage's answers.</summary>
     public const string RewardScore = "rm_score";
     /// <summary>Fraction of held-out preference pairs the reward model ranks chosen above rejected.</summary>
@@ -30,6 +35,7 @@ public static class EvalMetrics
         (FormCompliance, "form compliance ↑"),
         (FormScore, "form score ↑"),
         (RhymeRate, "rhyme rate ↑"),
+        (KlToSft, "KL to SFT / token"),
         (RewardScore, "RM score ↑"),
         (RewardAccuracy, "RM pair accuracy ↑"),
         (RewardMargin, "RM margin ↑"),

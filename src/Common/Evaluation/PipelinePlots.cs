@@ -12,6 +12,7 @@ public static class PipelinePlots
     public const string LossFile = "loss_curves.png";
     public const string PpoFile = "ppo_reward_kl.png";
     public const string ComplianceFile = "form_compliance.png";
+    public const string ComplianceKlFile = "compliance_vs_kl.png";
 
     /// <summary>The metrics.jsonl kind and keys the PPO stage logs once per iteration.</summary>
     public const string PpoKind = "ppo";
@@ -28,6 +29,8 @@ public static class PipelinePlots
         if (SaveLossCurves(pipelineDir, report)) written.Add(new ReportPlot(LossFile, "Training loss of every stage"));
         if (SavePpo(pipelineDir, report)) written.Add(new ReportPlot(PpoFile, "PPO reward and KL over training"));
         if (SaveCompliance(pipelineDir, report)) written.Add(new ReportPlot(ComplianceFile, "Form compliance by stage"));
+        if (SaveComplianceAgainstKl(pipelineDir, report))
+            written.Add(new ReportPlot(ComplianceKlFile, "Form compliance against KL to the SFT model, per stage"));
         return written;
     }
 
@@ -103,6 +106,30 @@ public static class PipelinePlots
         plot.YLabel("fraction");
         plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         plot.SavePng(Path.Combine(pipelineDir, ComplianceFile), Width, Height);
+        return true;
+    }
+
+    /// <summary>What each stage bought with how far it moved: one labelled point per stage that has both numbers.</summary>
+    private static bool SaveComplianceAgainstKl(string pipelineDir, PipelineReport report)
+    {
+        var rows = report.Stages.Where(r => r.Metrics.ContainsKey(EvalMetrics.FormCompliance) && r.Metrics.ContainsKey(EvalMetrics.KlToSft)).ToList();
+        if (rows.Count < 2) return false;
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (x, y) = (rows[i].Metrics[EvalMetrics.KlToSft], rows[i].Metrics[EvalMetrics.FormCompliance]);
+            var marker = plot.Add.Marker(x, y, ScottPlot.MarkerShape.FilledCircle, 10, palette.GetColor(i));
+            marker.LegendText = rows[i].Stage;
+            var label = plot.Add.Text($" {rows[i].Stage}", x, y);
+            label.LabelFontSize = 13;
+        }
+        plot.Axes.SetLimitsY(0, 1.05);
+        plot.Title("Form compliance against KL to the SFT model");
+        plot.XLabel("KL(stage ‖ SFT) per answer token (nats)");
+        plot.YLabel("form compliance (held-out prompts)");
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.SavePng(Path.Combine(pipelineDir, ComplianceKlFile), Width, Height);
         return true;
     }
 

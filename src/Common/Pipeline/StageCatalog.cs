@@ -36,8 +36,10 @@ public static class StageCatalog
         dataFiles: c => [("data", c.Data), ("val_data", c.ValData)]);
 
     public static readonly Stage<DpoConfig> Dpo = new("dpo", "Dpo", StageOutput.Policy,
-        references: c => [new("from", c.From, Policy)],
-        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("eval_prompts", c.EvalPrompts)]);
+        references: c => c.RewardModel is null
+            ? [new("from", c.From, Policy)]
+            : [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData), ("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)]);
 
     public static readonly Stage<PpoConfig> Ppo = new("ppo", "Ppo", StageOutput.Policy,
         references: c => [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
