@@ -30,6 +30,17 @@ public static class HfModelFolder
             ? Directory.GetFiles(folder).Where(f => Path.GetExtension(f) is ".json" or ".safetensors" or ".txt").Order(StringComparer.Ordinal)
             : [];
 
+    /// <summary>
+    /// Where a folder's tokenizer is rewritten in our layout for a stage to copy: one folder per tokenizer content under
+    /// the temp directory, so reruns reuse it instead of leaving a new one each time.
+    /// </summary>
+    public static string TokenizerCacheDir(string folder)
+    {
+        var source = new[] { TokenizerJsonFile, BpeModel.VocabFile, BpeModel.MergesFile }.Select(f => Path.Combine(folder, f)).Where(File.Exists);
+        var hash = ContentHash.OfText(string.Join(",", source.Select(ContentHash.OfFile)));
+        return Path.Combine(Path.GetTempPath(), $"mlp-hf-tokenizer-{hash[..16]}");
+    }
+
     public static GptConfig ReadConfig(string folder)
     {
         var path = Path.Combine(folder, ModelCheckpoint.ConfigFile);
