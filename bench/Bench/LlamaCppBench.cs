@@ -26,20 +26,21 @@ internal static class LlamaCppBench
 
     public static IEnumerable<Measurement> Run(BenchOptions options)
     {
-        var stageDir = Path.Combine(options.RunDir, StageCatalog.Sft.Name);
-        if (Manifest.TryRead(stageDir)?.Status != StageStatus.Complete)
+        var newTokens = options.Quick ? 32 : 256;
+        var loaded = Load(options.RunDir);
+        if (loaded is null)
         {
-            yield return Measurement.Missing(Section, "llama.cpp decode", $"{stageDir} is not a completed sft stage (run make sft, or pass --run-dir)");
+            yield return Measurement.Missing(Section, "llama.cpp decode", $"{options.RunDir} has no completed sft or tokenize stage (run make sft, or pass --run-dir)");
             yield break;
         }
-        var newTokens = options.Quick ? 32 : 256;
-        var (trained, tokenizer, _) = Exporter.Load(stageDir);
+        var (trained, tokenizer, source) = loaded.Value;
         var prompt = ChatTemplate.RenderPrompt(tokenizer, "以《春望》为题写一首五言律诗");
         using var model = new Gpt(trained.Config with { MaxSeqLen = prompt.Length + newTokens + 1 });
         using (torch.no_grad())
-            foreach (var ((_, target), (_, source)) in model.named_parameters().Zip(trained.named_parameters())) target.copy_(source);
+            foreach (var ((_, target), (_, from)) in model.named_parameters().Zip(trained.named_parameters())) target.copy_(from);
         trained.Dispose();
         model.eval();
+        yield return new(Section, "model", model.ParameterCount / 1e6, "M parameters", source);
 
         var settings = new SamplingSettings { MaxNewTokens = newTokens, Greedy = true };
         var repeats = options.Repeats(3);
@@ -51,16 +52,39 @@ internal static class LlamaCppBench
             var path = Path.Combine(Path.GetTempPath(), $"mlp-bench-{Environment.ProcessId}-{ExportOptions.Name(quant)}.gguf");
             try
             {
+                var export = Stopwatch.StartNew();
                 AtomicFile.Write(path, GgufExport.Build(model, tokenizer, "bench", quant).Write);
+                yield return new(Section, $"export {ExportOptions.Name(quant)} GGUF", export.Elapsed.TotalSeconds, "s",
+                    $"{new FileInfo(path).Length / 1024.0 / 1024.0:F1} MiB, GgufExport.Build + atomic write");
                 // Loading the file and making a context are outside the timed part, as our model is built before its timing.
                 var theirs = newTokens / Enumerable.Range(0, repeats + 1).Select(_ => LlamaCppGreedySeconds(path, prompt, newTokens, model.Config.MaxSeqLen)).Skip(1).Min();
-                var size = new FileInfo(path).Length / 1024.0 / 1024.0;
                 yield return new(Section, $"llama.cpp, {ExportOptions.Name(quant)}", theirs, "tok/s",
-                    $"same weights as GGUF ({size:F1} MiB), batch 1, {newTokens} new tokens, {TorchRuntime.DecodingThreads} thread(s), best of {repeats}");
+                    $"same weights as GGUF, batch 1, {newTokens} new tokens, {TorchRuntime.DecodingThreads} thread(s), best of {repeats}");
                 yield return new(Section, $"llama.cpp {ExportOptions.Name(quant)} ÷ ours", theirs / ours, "×", "tokens/s ratio");
             }
             finally { File.Delete(path); }
         }
+    }
+
+    /// <summary>
+    /// The sft checkpoint, or — decoding speed does not depend on the weights' values — the default model's shape with
+    /// random weights over the run's tokenizer when sft has not completed yet.
+    /// </summary>
+    private static (Gpt Model, TextTokenizer Tokenizer, string Source)? Load(string runDir)
+    {
+        var sft = Path.Combine(runDir, StageCatalog.Sft.Name);
+        if (Manifest.TryRead(sft)?.Status == StageStatus.Complete)
+        {
+            var (model, tokenizer, _) = Exporter.Load(sft);
+            return (model, tokenizer, $"weights of {sft}");
+        }
+        var tokenize = Path.Combine(runDir, StageCatalog.Tokenize.Name);
+        if (Manifest.TryRead(tokenize)?.Status != StageStatus.Complete) return null;
+        var bpe = TextTokenizer.Load(Path.Combine(tokenize, TokenizedCorpus.TokenizerDir));
+        torch.manual_seed(1);
+        var random = new Gpt(BenchModels.Default with { VocabSize = bpe.VocabSize, MatmulDtype = torch.ScalarType.Float32 });
+        random.eval();
+        return (random, bpe, $"random weights, default shape (no completed sft in {runDir}), tokenizer of {tokenize}");
     }
 
     /// <summary>Seconds of one greedy decode: the prompt in one batch, then one token per call, argmax of llama.cpp's logits.</summary>
