@@ -6,6 +6,7 @@
 #   make sft SET="sft.data=my.parquet sft.lr=5e-5"   override spec keys without editing YAML
 #   make pretrain PIPELINE=pipelines/tiny.yaml        use another pipeline spec
 #   make generate PROMPT="以《春望》为题写一首五言律诗" FROM=sft
+#   make export FROM=sft [FORMAT=gguf|hf] [QUANT=f32|f16|q8_0]   runs/<pipeline>/export/<stage>/ (README: Use your model elsewhere)
 #   make data                       rebuild data/tang from the chinese-poetry npm package
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -16,6 +17,8 @@ DEVICE ?=
 FROM ?= pretrain
 BENCH ?=
 PROMPT ?=
+FORMAT ?= gguf
+QUANT ?=
 CONFIG := Release
 # The .NET artifacts layout names the output folder after the configuration in lower case (artifacts/bin/<Project>/release).
 CONFIG_DIR := $(shell echo '$(CONFIG)' | tr '[:upper:]' '[:lower:]')
@@ -25,7 +28,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test clean data bench report generate
+.PHONY: all build test clean data bench report generate export
 
 # The default target: the whole default pipeline, skipping stages that are up to date.
 all: eval
@@ -72,6 +75,10 @@ report: build
 generate: build
 	$(DOTNET) $(BIN)/Generate/$(CONFIG_DIR)/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
 		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
+
+export: build
+	$(DOTNET) $(BIN)/Export/$(CONFIG_DIR)/export.dll --pipeline $(PIPELINE) --from $(FROM) --format $(FORMAT) $(if $(QUANT),--quant $(QUANT)) \
+		$(foreach s,$(SET),--set $(s))
 
 # make bench [BENCH="--quick" | BENCH="--only pretrain"]: see bench/README.md.
 bench: build

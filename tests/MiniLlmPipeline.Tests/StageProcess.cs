@@ -15,10 +15,13 @@ public static class StageProcess
     }
 
     /// <summary>Path of a built stage program (artifacts/bin/&lt;Project&gt;/&lt;config&gt;/&lt;name&gt;.dll), in the configuration the tests were built in.</summary>
-    public static string Dll(IStage stage)
+    public static string Dll(IStage stage) => Dll(stage.Project, stage.Name);
+
+    /// <summary>Path of a built program that is not a stage (generate, export).</summary>
+    public static string Dll(string project, string assembly)
     {
         var config = AppContext.BaseDirectory.Contains("/release/", StringComparison.Ordinal) ? "release" : "debug";
-        var path = RepoPaths.Under("artifacts", "bin", stage.Project, config, stage.Name + ".dll");
+        var path = RepoPaths.Under("artifacts", "bin", project, config, assembly + ".dll");
         if (!File.Exists(path)) throw new FileNotFoundException($"stage not built: {path} (build the solution first)");
         return path;
     }
@@ -28,10 +31,17 @@ public static class StageProcess
     public static Running Start(IStage stage, params string[] args) => Start(stage, new Dictionary<string, string>(), args);
 
     /// <summary>Starts a stage program with <paramref name="environment"/> added to its environment.</summary>
-    public static Running Start(IStage stage, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Running Start(IStage stage, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(Dll(stage), environment, args);
+
+    /// <summary>Runs a built program that is not a stage (<see cref="Dll(string, string)"/>) to its end.</summary>
+    public static Result RunProgram(string project, string assembly, params string[] args) =>
+        Start(Dll(project, assembly), new Dictionary<string, string>(), args).Wait();
+
+    private static Running Start(string dll, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoPaths.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Dll(stage));
+        info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["CI"] = "1";   // plain log lines, no live progress bar
         // Tests run in parallel on few cores: one intra-op thread per stage process avoids oversubscription stalls.

@@ -8,16 +8,20 @@ namespace MiniLlmPipeline.Model;
 /// Decoder-only Llama-style language model: token embedding → N pre-norm blocks (RMSNorm, grouped-query
 /// attention with RoPE, SwiGLU) → final RMSNorm → logits through the transposed embedding (tied
 /// input/output embeddings, Press &amp; Wolf, 2017). No biases anywhere. Parameter names equal
-/// Hugging Face <c>LlamaForCausalLM</c>'s with <c>tie_word_embeddings</c> (no <c>lm_head.weight</c>).
+/// Hugging Face <c>LlamaForCausalLM</c>'s with <c>tie_word_embeddings</c> (no <c>lm_head.weight</c>); an imported
+/// untied model (<see cref="GptConfig.TieWordEmbeddings"/> false) has its own <c>lm_head.weight</c>.
 /// </summary>
 public sealed class Gpt : nn.Module<Tensor, Tensor>
 {
     private readonly DecoderStack model;
+    // Field name = the Hugging Face parameter name; null (and so not registered) when tied.
+    private readonly Linear? lm_head;
 
     public Gpt(GptConfig config) : base(nameof(Gpt))
     {
         Config = config;
         model = new DecoderStack(config);
+        if (!config.TieWordEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
         RegisterComponents();
         InitializeWeights();
     }
@@ -48,10 +52,10 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         model.Forward(ids, attentionMask, cache);
 
     /// <summary>
-    /// hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E, always fp32: the
+    /// hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E (or the untied lm_head), always fp32: the
     /// logits feed the loss directly, and rounding them to bf16 measurably slowed learning (bench/README.md).
     /// </summary>
-    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, model.EmbedTokens.weight!);
+    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, lm_head?.weight ?? model.EmbedTokens.weight!);
 
     /// <summary>
     /// Training FLOPs per token (PaLM, Chowdhery et al. 2022, appendix B): 6·N for the weight matmuls
@@ -73,6 +77,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         var residualStd = std / Math.Sqrt(2.0 * Config.NLayers);
         using var noGrad = torch.no_grad();
         nn.init.normal_(model.EmbedTokens.weight!, 0, std);
+        if (lm_head is not null) nn.init.normal_(lm_head.weight!, 0, std);
         foreach (var block in model.Layers)
         {
             foreach (var linear in block.modules().OfType<MixedPrecisionLinear>())

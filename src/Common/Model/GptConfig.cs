@@ -5,6 +5,8 @@ namespace MiniLlmPipeline.Model;
 /// <summary>
 /// The shape of the GPT: the spec's <c>model:</c> block plus the tokenizer's vocabulary size, and the
 /// dtype its weight matmuls run in (<see cref="MixedPrecision"/>; weights are always stored fp32).
+/// <see cref="TieWordEmbeddings"/> false gives the model its own output matrix (<c>lm_head.weight</c>), as in a
+/// Hugging Face Llama folder that unties it; every model this project trains from scratch is tied.
 /// </summary>
 public sealed record GptConfig(
     int VocabSize,
@@ -16,7 +18,8 @@ public sealed record GptConfig(
     int MaxSeqLen,
     double RopeTheta,
     double NormEps = 1e-5,
-    ScalarType MatmulDtype = ScalarType.Float32)
+    ScalarType MatmulDtype = ScalarType.Float32,
+    bool TieWordEmbeddings = true)
 {
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => DModel / NHeads;

@@ -100,12 +100,13 @@ public static class ModelCheckpoint
         catch (JsonException e) { throw new StageInputException($"{path}: not valid JSON ({e.Message})"); }
         if (root is not JsonObject json) throw new StageInputException($"{path}: expected a JSON object");
 
-        if (json["tie_word_embeddings"]?.GetValue<bool>() == false)
-            throw new StageInputException($"{path}: tie_word_embeddings is false, but this model ties its output to the embedding");
         try
         {
+            // Every checkpoint of ours writes the key; a file without it is read as tied, as before untied heads existed.
+            var tied = json["tie_word_embeddings"]?.GetValue<bool>() ?? true;
             // Starts from the spec's defaults; every field below either overwrites its value or rejects the file.
-            var config = GptConfig.From(new ModelSpec { MatmulDtype = json["matmul_dtype"]?.GetValue<string>() ?? "fp32" }, vocabSize: 0);
+            var config = GptConfig.From(new ModelSpec { MatmulDtype = json["matmul_dtype"]?.GetValue<string>() ?? "fp32" }, vocabSize: 0)
+                with { TieWordEmbeddings = tied };
             foreach (var field in Fields.Where(f => f.Set is not null))
             {
                 var node = json[field.HfKey];
@@ -155,7 +156,7 @@ public static class ModelCheckpoint
         json["hidden_act"] = "silu";
         json["attention_bias"] = false;
         json["mlp_bias"] = false;
-        json["tie_word_embeddings"] = true;
+        json["tie_word_embeddings"] = config.TieWordEmbeddings;
         json["torch_dtype"] = "float32";
         // Not a transformers key (it ignores it): the dtype this model's matmuls ran in here, so
         // stages that continue from this checkpoint compute the same way.
@@ -169,28 +170,34 @@ public static class ModelCheckpoint
     {
         var path = Path.Combine(stageDir, WeightsFile);
         var tensors = Safetensors.Load(path);
-        try
-        {
-            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            var unexpected = tensors.Keys.Where(k => !parameters.ContainsKey(k) && !ignored.Contains(k)).Order().ToList();
-            if (unexpected.Count > 0) throw new StageInputException($"{path}: unexpected tensors {string.Join(", ", unexpected)}");
-            using var noGrad = torch.no_grad();
-            foreach (var (name, parameter) in parameters)
-            {
-                if (!tensors.TryGetValue(name, out var tensor))
-                {
-                    if (optional.Contains(name)) continue;
-                    throw new StageInputException($"{path}: tensor {name} is missing");
-                }
-                if (!tensor.shape.SequenceEqual(parameter.shape))
-                    throw new StageInputException(
-                        $"{path}: tensor {name} has shape [{string.Join(", ", tensor.shape)}] but the config gives [{string.Join(", ", parameter.shape)}]");
-                parameter.copy_(tensor);
-            }
-        }
+        try { CopyWeights(tensors, _ => path, model, optional, ignored); }
         finally
         {
             foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies named tensors into the module's parameters: every parameter present (unless optional), none left over
+    /// (unless ignored), each of the parameter's shape; <paramref name="fileOf"/> names the file a tensor came from.
+    /// </summary>
+    internal static void CopyWeights(IReadOnlyDictionary<string, Tensor> tensors, Func<string, string> fileOf, nn.Module model, string[] optional, string[] ignored)
+    {
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var unexpected = tensors.Keys.Where(k => !parameters.ContainsKey(k) && !ignored.Contains(k)).Order().ToList();
+        if (unexpected.Count > 0) throw new StageInputException($"{fileOf(unexpected[0])}: unexpected tensors {string.Join(", ", unexpected)}");
+        using var noGrad = torch.no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!tensors.TryGetValue(name, out var tensor))
+            {
+                if (optional.Contains(name)) continue;
+                throw new StageInputException($"{fileOf(name)}: tensor {name} is missing");
+            }
+            if (!tensor.shape.SequenceEqual(parameter.shape))
+                throw new StageInputException(
+                    $"{fileOf(name)}: tensor {name} has shape [{string.Join(", ", tensor.shape)}] but the config gives [{string.Join(", ", parameter.shape)}]");
+            parameter.copy_(tensor);
         }
     }
 }

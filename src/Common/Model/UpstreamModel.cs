@@ -11,8 +11,14 @@ namespace MiniLlmPipeline.Model;
 /// </summary>
 public sealed record UpstreamModel(Gpt Model, TextTokenizer Tokenizer, string TokenizerDir)
 {
+    /// <summary>
+    /// A stage's checkpoint, or a Hugging Face folder (<see cref="HfModelFolder"/>: no <c>tokenizer/</c> subfolder, a
+    /// <c>from: hf:</c> path) whose tokenizer is rewritten into a folder under the temp directory that the stage copies into its own checkpoint.
+    /// </summary>
     public static UpstreamModel Load(string stageDir, ModelSpec spec, Device device)
     {
+        if (!Directory.Exists(Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder)) && !File.Exists(Path.Combine(stageDir, "manifest.json")))
+            return HfModelFolder.Load(stageDir, spec, device, HfModelFolder.TokenizerCacheDir(stageDir));
         var config = ModelCheckpoint.ReadConfig(stageDir, spec);
         var tokenizerDir = Path.Combine(stageDir, ModelCheckpoint.TokenizerFolder);
         if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: the checkpoint's tokenizer folder is missing");

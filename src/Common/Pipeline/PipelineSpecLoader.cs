@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Model;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -133,8 +134,17 @@ public static class PipelineSpecLoader
             var prefix = $"stages.{stage.Name}";
             Check(prefix, stage.Problems(config));
             foreach (var reference in stage.References(config).Where(r => !r.Optional))
+            {
+                // from: hf:<folder> names a Hugging Face Llama folder instead of a stage (HfModelFolder); its files are checked when the stage loads it.
+                if (HfModelFolder.FolderOf(reference.Stage) is { } folder && reference.Accepts.Contains(StageOutput.Policy))
+                {
+                    if (!Directory.Exists(folder))
+                        throw new PipelineConfigException($"{binder.Locate($"{prefix}.{reference.Key}")}: {prefix}.{reference.Key}: Hugging Face model folder not found: {folder}");
+                    continue;
+                }
                 CheckStageRef($"{prefix}.{reference.Key}", reference.Stage,
                     StageCatalog.All.Where(s => reference.Accepts.Contains(s.Output)).Select(s => s.Name).ToArray());
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MiniLlmPipeline.IO;
+using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
 
 namespace MiniLlmPipeline.Pipeline;
@@ -104,6 +105,12 @@ public static class StageCli
             {
                 var manifest = Manifest.TryRead(RunFolders.StageDir(spec, reference.Stage));
                 inputs[$"stage:{reference.Stage}"] = manifest?.Status == StageStatus.Complete ? manifest.OutputHash ?? "" : NotRun;
+                continue;
+            }
+            if (HfModelFolder.FolderOf(reference.Stage) is { } folder)
+            {
+                // A Hugging Face folder has no manifest: its files' contents are the input.
+                foreach (var file in HfModelFolder.InputFiles(folder)) inputs[$"{reference.Stage}/{Path.GetFileName(file)}"] = ContentHash.OfFile(file);
                 continue;
             }
             var dir = RunFolders.CompletedStageDir(spec, reference.Stage, stage.Name);

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Training;
 using TorchSharp;
 
@@ -20,8 +21,11 @@ public sealed class StageContext<TConfig>(
     public string StateDir => Path.Combine(StageDir, RunFolders.StateFolder);
     public string TensorBoardDir => Path.Combine(PipelineDir, "tb", Stage);
 
-    /// <summary>The folder of a completed upstream stage; throws a clear error when it never completed.</summary>
-    public string UpstreamDir(string upstream) => RunFolders.CompletedStageDir(Spec, upstream, Stage);
+    /// <summary>
+    /// The folder of a completed upstream stage (throws a clear error when it never completed), or of the Hugging Face
+    /// model a <c>from: hf:&lt;folder&gt;</c> names.
+    /// </summary>
+    public string UpstreamDir(string upstream) => HfModelFolder.FolderOf(upstream) ?? RunFolders.CompletedStageDir(Spec, upstream, Stage);
 
     /// <summary>Trainer settings for this stage's folders, seed and resume decision.</summary>
     public TrainerOptions TrainerOptions(string plotTitle, double flopsPerToken = 0) => new()
