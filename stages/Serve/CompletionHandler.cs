@@ -12,7 +12,8 @@ namespace MiniLlmPipeline.Stages.Serve;
 /// </summary>
 internal sealed class CompletionHandler(TextGenerator generator, DecodeScheduler scheduler, RequestParser parser, ServeOptions options)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = null };
+    // Chinese text stays readable on the wire (curl) instead of \uXXXX escapes; the escaping of markup characters is not needed in JSON bodies.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = null, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly int[] _chatStops = [generator.Tokenizer.ImEndId, generator.Tokenizer.EndOfTextId];
     private readonly int[] _textStops = [generator.Tokenizer.EndOfTextId];
 
@@ -22,7 +23,7 @@ internal sealed class CompletionHandler(TextGenerator generator, DecodeScheduler
         var body = await ReadBody(context);
         var request = chat ? parser.ParseChat(body) : parser.ParseCompletion(body);
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
-        var stopIds = chat && generator.Chat ? _chatStops : _textStops;
+        int[] stopIds = request.IgnoreEos ? [] : chat && generator.Chat ? _chatStops : _textStops;
         var job = new GenerationJob(id, request.Prompt, request.N, request.MaxTokens, request.Temperature, request.TopP, request.Seed, stopIds);
         if (!scheduler.TryEnqueue(job))
             throw new ApiError(429, $"The server is busy ({options.Limits.MaxQueue} requests queued); retry shortly", null, "rate_limit_exceeded");

@@ -86,7 +86,6 @@ internal sealed class DecodeScheduler : IDisposable
 
     private void Loop()
     {
-        torch.set_num_threads(_limits.Threads);
         using var noGrad = torch.no_grad();
         using var fp32 = MixedPrecision.Suspend();
         while (!_stopping)
@@ -234,6 +233,7 @@ internal sealed class DecodeScheduler : IDisposable
                 mask[i * width + width - prompt.Length + j] = true;
             }
         }
+        UseThreads(rows.Count * width);
         var cache = new KvCache(_model.Config.NLayers, width);
         var padded = rows.Any(r => r.Length != width);
         var hidden = _model.HiddenStates(torch.tensor(ids, [rows.Count, width], device: Device),
@@ -246,6 +246,7 @@ internal sealed class DecodeScheduler : IDisposable
     /// <summary>One token for every row: the newest tokens in, the next ones sampled.</summary>
     private void DecodeStep()
     {
+        UseThreads(_rows.Count);
         using var scope = torch.NewDisposeScope();
         var columns = _cache!.Length + 1;
         var starts = torch.tensor(_rows.Select(r => (long)r.Start).ToArray(), device: Device).unsqueeze(1);  // (B, 1)
@@ -256,6 +257,20 @@ internal sealed class DecodeScheduler : IDisposable
         var logits = _model.Logits(hidden.select(1, -1));
         Emit(_rows, RowSampler.Sample(logits, _rows));
     }
+
+    /// <summary>
+    /// One libtorch thread below 4 rows (a single row's ops are matrix-vector sized, too small to split: see
+    /// TorchRuntime.DecodingThreads), <see cref="ServeLimits.Threads"/> from 4 rows on; set only when it changes.
+    /// </summary>
+    private void UseThreads(int rows)
+    {
+        var threads = rows >= 4 ? _limits.Threads : 1;
+        if (threads == _threads) return;
+        torch.set_num_threads(threads);
+        _threads = threads;
+    }
+
+    private int _threads;
 
     /// <summary>Hands each row's sampled token to its job and marks rows that hit a stop token or their token budget.</summary>
     private static void Emit(IReadOnlyList<DecodeRow> rows, Tensor next)

@@ -7,7 +7,7 @@ namespace MiniLlmPipeline.Stages.Serve;
 /// <summary>A validated /v1/chat/completions or /v1/completions request, its prompt already encoded.</summary>
 internal sealed record ParsedRequest(
     int[] Prompt, int N, int MaxTokens, double Temperature, double TopP, ulong? Seed,
-    IReadOnlyList<string> Stops, bool Stream, bool IncludeUsage);
+    IReadOnlyList<string> Stops, bool Stream, bool IncludeUsage, bool IgnoreEos);
 
 /// <summary>
 /// Reads an OpenAI request body field by field, so each problem is named: malformed JSON, a wrong type, a value out
@@ -127,7 +127,9 @@ internal sealed class RequestParser(TextGenerator generator, string modelName, S
             if (options.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("'stream_options' must be an object", "stream_options", "invalid_type");
             includeUsage = Bool(options, "include_usage");
         }
-        return new ParsedRequest(prompt, n, maxTokens, temperature, topP, seed, Stops(root), stream, includeUsage);
+        // vLLM's extension: decode max_tokens whatever the model says (benchmarks want fixed-length answers).
+        var ignoreEos = Bool(root, "ignore_eos");
+        return new ParsedRequest(prompt, n, maxTokens, temperature, topP, seed, Stops(root), stream, includeUsage, ignoreEos);
     }
 
     private static IReadOnlyList<string> Stops(JsonElement root)
