@@ -36,9 +36,12 @@ public sealed class ServeHost : IAsyncDisposable
     public HttpClient Http { get; }
     internal DecodeScheduler Scheduler => App.Services.GetRequiredService<DecodeScheduler>();
 
-    public static async Task<ServeHost> Start(ServeLimits? limits = null, string? apiKey = null)
+    /// <param name="checkpoint">a stage folder to serve instead of the random model (the README screenshot)</param>
+    public static async Task<ServeHost> Start(ServeLimits? limits = null, string? apiKey = null, string? checkpoint = null)
     {
-        var generator = new TextGenerator(TinyModels.Create(seed: 3, Config), TextTokenizer.FromModel(BpeModel.BytesOnly()), chat: true);
+        var generator = checkpoint is null
+            ? new TextGenerator(TinyModels.Create(seed: 3, Config), TextTokenizer.FromModel(BpeModel.BytesOnly()), chat: true)
+            : TextGenerator.Load(checkpoint, TorchSharp.torch.CPU, chat: true);
         var log = new StringWriter();
         var app = ServeApp.Build(generator, new ServeOptions
         {
@@ -51,6 +54,9 @@ public sealed class ServeHost : IAsyncDisposable
 
     /// <summary>The prompt ids the server must count for one user message (computed here with the template itself).</summary>
     public int PromptTokens(string user) => ChatTemplate.RenderPrompt(Generator.Tokenizer, user).Length;
+
+    /// <summary>The model id clients must name.</summary>
+    public string Model => ModelName;
 
     public Task<HttpResponseMessage> Post(string path, string json) =>
         Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
