@@ -65,10 +65,15 @@ internal static class ServeBench
         var dir = Path.Combine(runDir, "sft");
         if (File.Exists(Path.Combine(dir, "model.safetensors")))
             return (TextGenerator.Load(dir, torch.CPU, chat: true), $"checkpoint {dir}");
+        // Without the checkpoint: the same shape with random weights decodes at the same speed. The run's own
+        // tokenizer keeps the vocabulary (4096, so the output matmul) and prompt lengths those of the real model.
+        var tokenizerDir = Path.Combine(runDir, "tokenize", ModelCheckpoint.TokenizerFolder);
+        var tokenizer = Directory.Exists(tokenizerDir) ? TextTokenizer.Load(tokenizerDir) : TextTokenizer.FromModel(BpeModel.BytesOnly());
         torch.manual_seed(1);
-        var model = new Gpt(BenchModels.Default with { VocabSize = 260 });
+        var model = new Gpt(BenchModels.Default with { VocabSize = tokenizer.VocabSize });
         model.eval();
-        return (new TextGenerator(model, TextTokenizer.FromModel(BpeModel.BytesOnly()), chat: true), $"random default-shaped model ({dir} missing), bytes tokenizer");
+        return (new TextGenerator(model, tokenizer, chat: true),
+            $"random default-shaped model ({dir} missing), {(Directory.Exists(tokenizerDir) ? tokenizerDir : "bytes tokenizer")}, vocabulary {tokenizer.VocabSize}");
     }
 
     private sealed record LoadResult(double TokensPerSecond, Percentiles Ttft, Percentiles Total, int Errors);

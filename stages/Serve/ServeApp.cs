@@ -56,7 +56,10 @@ public static class ServeApp
                     BadHttpRequestException bad => new ApiError(bad.StatusCode, "The request could not be read: " + bad.Message),
                     _ => new ApiError(500, "The server failed to handle this request", null, "internal_error"),
                 };
-                if (error.Status == 500) (options.Log ?? Console.Error).WriteLine($"serve: internal error on {context.Request.Path}: {e.GetType().Name}: {e.Message}");
+                // Refused requests get their log line here (the completion handler logs the ones it served).
+                (options.Log ?? Console.Error).WriteLine(error.Status == 500
+                    ? $"serve: {context.Request.Method} {context.Request.Path} 500 internal error: {e.GetType().Name}: {e.Message}"
+                    : $"serve: {context.Request.Method} {context.Request.Path} {error.Status} {error.Code}");
                 await WriteError(context, error);
             }
         });
