@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Reflection;
-using System.Text.Json;
 using MiniLlmPipeline.Generation;
 
 namespace MiniLlmPipeline.Stages.Serve;
@@ -60,7 +58,7 @@ public static class ServeApp
                 (options.Log ?? Console.Error).WriteLine(error.Status == 500
                     ? $"serve: {context.Request.Method} {context.Request.Path} 500 internal error: {e.GetType().Name}: {e.Message}"
                     : $"serve: {context.Request.Method} {context.Request.Path} {error.Status} {error.Code}");
-                await WriteError(context, error);
+                await WriteError(context, error, options.Limits.RetryAfterSeconds);
             }
         });
 
@@ -83,11 +81,11 @@ public static class ServeApp
 
     private static object ModelEntry(string id) => new { id, @object = "model", created = Created, owned_by = "minillm-pipeline" };
 
-    internal static async Task WriteError(HttpContext context, ApiError error)
+    private static async Task WriteError(HttpContext context, ApiError error, int retryAfterSeconds)
     {
         context.Response.Clear();
         context.Response.StatusCode = error.Status;
-        if (error.Status == 429) context.Response.Headers.RetryAfter = "1";
+        if (error.Status == 429) context.Response.Headers.RetryAfter = retryAfterSeconds.ToString();
         await context.Response.WriteAsJsonAsync(error.Body);
     }
 
