@@ -261,12 +261,14 @@ internal sealed class DecodeScheduler : IDisposable
     /// <summary>
     /// One libtorch thread below 16 rows, <see cref="ServeLimits.Threads"/> from 16 rows on; set only when it changes.
     /// Measured with the bench's serve section on the 2-core machine (default model, load average 7-9): 1 vs 2
-    /// threads gave 397 vs 298 tok/s at 4 clients, 572 vs 562 at 16, 770 vs 984 at 32 — small per-row ops do not
+    /// threads gave 397 vs 298 tok/s at 4 clients, 572 vs 562 at 16, 770 vs 984 at 32 (the final setting: 331, 566, 770
+    /// at load 14) — small per-row ops do not
     /// pay for the threads' barrier (TorchRuntime.DecodingThreads), a large batch does.
     /// </summary>
     private void UseThreads(int rows)
     {
-        var threads = rows >= 16 ? _limits.Threads : 1;
+        if (_limits.Threads is not { } many) return;
+        var threads = rows >= 16 ? many : 1;
         if (threads == _threads) return;
         torch.set_num_threads(threads);
         _threads = threads;

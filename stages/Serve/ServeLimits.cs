@@ -17,8 +17,11 @@ public sealed record ServeLimits
     public int MaxChoices { get; init; } = 8;
     /// <summary>Largest prompt in tokens; 0 = the model's context minus one (room for one token).</summary>
     public int MaxPromptTokens { get; init; }
-    /// <summary>libtorch intra-op threads of the decode thread.</summary>
-    public int Threads { get; init; } = 1;
+    /// <summary>
+    /// libtorch intra-op threads for large batches (one below 16 rows); null leaves the process's thread count alone,
+    /// as an in-process host such as the test suite wants (the setting is process-wide).
+    /// </summary>
+    public int? Threads { get; init; }
     /// <summary>Seconds a 429 tells the client to wait.</summary>
     public int RetryAfterSeconds { get; init; } = 1;
 
@@ -31,6 +34,6 @@ public sealed record ServeLimits
         if (DefaultMaxTokens < 1) yield return ("default_max_tokens", "must be at least 1");
         if (MaxChoices < 1) yield return ("max_choices", "must be at least 1");
         if (MaxPromptTokens < 0) yield return ("max_prompt_tokens", "must not be negative (0 = the context minus one)");
-        if (Threads < 1) yield return ("threads", "must be at least 1");
+        if (Threads is < 1) yield return ("threads", "must be at least 1");
     }
 }
