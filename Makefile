@@ -28,7 +28,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test clean data bench report generate export
+.PHONY: all build test clean data bench report generate export serve chromium
 
 # The default target: the whole default pipeline, skipping stages that are up to date.
 all: eval
@@ -37,7 +37,8 @@ build:
 	$(DOTNET) build MiniLlmPipeline.sln -c $(CONFIG) -nologo -v:q -clp:NoSummary
 
 # Build everything first: the integration tests run the stage programs, which `dotnet test` alone does not build.
-test: build
+# The serve tests drive Debian's chromium (Playwright's own browser download is unreachable): installed when missing.
+test: build chromium
 	$(DOTNET) test MiniLlmPipeline.sln -c $(CONFIG) --no-build -nologo -v:q
 
 clean:
@@ -79,6 +80,17 @@ generate: build
 export: build
 	$(DOTNET) $(BIN)/Export/$(CONFIG_DIR)/export.dll --pipeline $(PIPELINE) --from $(FROM) --format $(FORMAT) $(if $(QUANT),--quant $(QUANT)) \
 		$(foreach s,$(SET),--set $(s))
+
+# make serve FROM=sft [PORT=8080] [SERVE="--api-key KEY --host 0.0.0.0"]: an OpenAI-compatible server and a chat page
+# at http://127.0.0.1:8080/ over a completed stage's checkpoint (see README.md, "Serving the model").
+PORT ?= 8080
+SERVE ?=
+serve: build
+	$(DOTNET) $(BIN)/Serve/$(CONFIG_DIR)/serve.dll --pipeline $(PIPELINE) --from $(FROM) --port $(PORT) \
+		$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) $(SERVE)
+
+chromium:
+	build/chromium/ensure-chromium.sh
 
 # make bench [BENCH="--quick" | BENCH="--only pretrain"]: see bench/README.md.
 bench: build

@@ -11,7 +11,7 @@ namespace MiniLlmPipeline.Bench;
 internal static class BenchRunner
 {
     public static readonly string[] Sections =
-        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, LlamaCppBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
+        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, LlamaCppBench.Section, ServeBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
 
     public static int Run(BenchOptions options, string outFile)
     {
@@ -58,6 +58,7 @@ internal static class BenchRunner
         PretrainBench.PrecisionSection => PretrainBench.RunPrecision(options),
         GenerationBench.Section => GenerationBench.Run(options),
         LlamaCppBench.Section => LlamaCppBench.Run(options),
+        ServeBench.Section => ServeBench.Run(options),
         PpoBench.Section => PpoBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
         DataBench.Section => DataBench.Run(options),
