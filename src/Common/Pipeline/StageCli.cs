@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Data;
 using System.CommandLine;
 using System.Diagnostics;
 using MiniLlmPipeline.IO;
@@ -94,9 +95,13 @@ public static class StageCli
         foreach (var (key, path) in stage.DataFiles(config))
         {
             if (path is null) continue;
-            if (!File.Exists(path))
+            if (!File.Exists(path) && !Directory.Exists(path) && !DatasetShards.IsPattern(path))
                 throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: data file not found: {path}");
-            inputs[path] = ContentHash.OfFile(path);
+            // A folder or glob of shards: every shard is an input, so adding, removing or changing one reruns the stage.
+            IReadOnlyList<string> shards;
+            try { shards = DatasetShards.Resolve(path); }
+            catch (DatasetException e) { throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: {e.Message}"); }
+            foreach (var shard in shards) inputs[shard] = ContentHash.OfFile(shard);
         }
         foreach (var reference in stage.References(config))
         {

@@ -26,10 +26,17 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         ? vocabSize : throw new ArgumentOutOfRangeException(nameof(vocabSize), "vocab size must leave room for 256 bytes and the special tokens");
     public int MinFrequency { get; } = Math.Max(1, minFrequency);
 
-    public BpeModel Train(IReadOnlyList<string> documents, Action<string>? log = null)
+    public BpeModel Train(IReadOnlyList<string> documents, Action<string>? log = null) => TrainOnBatches([documents], log);
+
+    /// <summary>
+    /// Learns from documents that arrive in batches (a corpus's row groups): only the pre-token counts are kept between
+    /// batches, so memory is bounded by the number of distinct pre-tokens, not by the corpus. The result is the same
+    /// however the documents are batched.
+    /// </summary>
+    public BpeModel TrainOnBatches(IEnumerable<IReadOnlyList<string>> batches, Action<string>? log = null)
     {
         var clock = Stopwatch.StartNew();
-        var counts = CountPreTokens(documents);
+        var counts = CountPreTokens(batches);
         log?.Invoke($"{counts.Count:N0} unique pre-tokens counted in {clock.Elapsed.TotalSeconds:F2}s");
         var symbols = new SymbolTable(counts);
         var model = BpeModel.BytesOnly();
@@ -78,6 +85,18 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
     }
 
     /// <summary>Unique pre-tokens and their frequencies; special tokens in the text are skipped, never learned from.</summary>
+    internal static Dictionary<string, int> CountPreTokens(IEnumerable<IReadOnlyList<string>> batches)
+    {
+        var total = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var batch in batches)
+        {
+            var counts = CountPreTokens(batch);
+            if (total.Count == 0) total = counts;
+            else foreach (var (word, count) in counts) CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += count;
+        }
+        return total;
+    }
+
     internal static Dictionary<string, int> CountPreTokens(IReadOnlyList<string> documents)
     {
         if (documents.Count == 0) return new Dictionary<string, int>(StringComparer.Ordinal);
