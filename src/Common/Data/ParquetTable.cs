@@ -192,7 +192,7 @@ internal sealed class ParquetTable : IDisposable
     {
         DataField data when data.MaxRepetitionLevel > 0 => $"repeated {PhysicalType(data)}",
         DataField data => PhysicalType(data),
-        ListField list => $"list of {Describe(list.Item)}",
+        ListField list => $"list of {(list.Item is DataField item ? PhysicalType(item) : Describe(list.Item))}",
         StructField s => $"struct<{string.Join(", ", s.Fields.Select(f => f.Name))}>",
         MapField => "map",
         _ => field.SchemaType.ToString(),
