@@ -54,6 +54,9 @@ public static class TokenizeRecipe
             ["train_seconds"] = Math.Round(trainSeconds, 3),
             ["train_mb_per_s"] = Math.Round(sample.Bytes / 1e6 / trainSeconds, 2),
             ["encode_mb_per_s"] = Math.Round(encodedBytes / 1e6 / encodeSeconds, 2),
+            ["text_mb"] = Math.Round(trainIds.Utf8Bytes / 1e6, 2),
+            // VmHWM: the number the scale benchmark (bench --only scale) checks stays flat as the corpus grows.
+            ["peak_rss_mb"] = Math.Round(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1),
         };
     }
 

@@ -48,9 +48,11 @@ public static class StageCli
     /// Loads a spec with overrides and the device (stages, and programs that are not stages: generate),
     /// after setting libtorch's threads (<see cref="TorchRuntime.Configure"/>): every program passes here first.
     /// </summary>
-    public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device)
+    public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device, bool usesTorch = true)
     {
-        TorchRuntime.Configure();
+        // A stage that never touches a tensor (tokenize) does not load libtorch: its ~130 MB of resident code would be
+        // most of that stage's memory.
+        if (usesTorch) TorchRuntime.Configure();
         var spec = PipelineSpecLoader.Load(specFile, overrides);
         return device is null ? spec : spec with { Device = device };
     }
@@ -87,7 +89,7 @@ public static class StageCli
         string? deviceOverride, bool force, bool allowResume) where TConfig : class, IStageConfig => Guard(program.Stage.Name, () =>
     {
         var stage = program.Stage;
-        var spec = LoadSpec(specFile, overrides, deviceOverride);
+        var spec = LoadSpec(specFile, overrides, deviceOverride, program.UsesTorch);
         var config = spec.ConfigOf(stage)
             ?? throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
 
@@ -132,7 +134,7 @@ public static class StageCli
             && previous.IsRunOf(specHash, inputs);
         ClearStageDir(stageDir, keepState: resume);
 
-        var device = DeviceSelector.Resolve(spec.Device);
+        var device = program.UsesTorch ? DeviceSelector.Resolve(spec.Device) : null;
         var started = DateTimeOffset.UtcNow;
         var running = new Manifest
         {
