@@ -11,7 +11,7 @@ namespace MiniLlmPipeline.Bench;
 internal static class BenchRunner
 {
     public static readonly string[] Sections =
-        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, LlamaCppBench.Section, ServeBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section];
+        [MatmulBench.Section, PretrainBench.Section, PretrainBench.PrecisionSection, GenerationBench.Section, LlamaCppBench.Section, ServeBench.Section, PpoBench.Section, TokenizerBench.Section, DataBench.Section, MemoryBench.Section, ScaleBench.Section];
 
     public static int Run(BenchOptions options, string outFile)
     {
@@ -62,6 +62,7 @@ internal static class BenchRunner
         PpoBench.Section => PpoBench.Run(options),
         TokenizerBench.Section => TokenizerBench.Run(options),
         DataBench.Section => DataBench.Run(options),
+        ScaleBench.Section => ScaleBench.Run(options),
         _ => MemoryBench.Run(options),
     };
 

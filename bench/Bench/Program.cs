@@ -8,8 +8,12 @@ var quickOption = new Option<bool>("--quick") { Description = "Short smoke run: 
 var onlyOption = new Option<string?>("--only") { Description = $"Run one section: {string.Join(" | ", BenchRunner.Sections)}" };
 var dataOption = new Option<string>("--data") { Description = "Folder of the Tang datasets", DefaultValueFactory = _ => "data/tang" };
 var runOption = new Option<string>("--run-dir") { Description = "Run folder whose manifests give peak RSS per stage", DefaultValueFactory = _ => "runs/tang-poetry" };
-var command = new RootCommand("MiniLlmPipeline benchmarks") { outOption, quickOption, onlyOption, dataOption, runOption };
+var scalesOption = new Option<string>("--scales") { Description = "Corpus sizes of the scale section, multiples of the shipped corpus", DefaultValueFactory = _ => "1,10,50" };
+var command = new RootCommand("MiniLlmPipeline benchmarks") { outOption, quickOption, onlyOption, dataOption, runOption, scalesOption };
 command.SetAction(parsed => BenchRunner.Run(
-    new BenchOptions(parsed.GetValue(quickOption), parsed.GetValue(onlyOption), parsed.GetValue(dataOption)!, parsed.GetValue(runOption)!),
+    new BenchOptions(parsed.GetValue(quickOption), parsed.GetValue(onlyOption), parsed.GetValue(dataOption)!, parsed.GetValue(runOption)!)
+    {
+        Scales = [.. parsed.GetValue(scalesOption)!.Split(',').Select(int.Parse)],
+    },
     parsed.GetValue(outOption)!));
 return command.Parse(args).Invoke();

@@ -31,7 +31,8 @@ internal static class GrpoRecipe
         var upstream = UpstreamModel.Load(policyDir, context.Spec.Model, device);
         var tokenizer = upstream.Tokenizer;
         using var policy = upstream.Model;
-        using var reference = FrozenModel.Freeze(ModelCheckpoint.LoadGpt(policyDir, device));
+        // Loaded like the policy, so a from: hf: folder (untied head, sharded weights) gives the same reference.
+        using var reference = FrozenModel.Freeze(UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
         using var rewardModel = config.RewardModel is { } rm
             ? FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(context.UpstreamDir(rm), device, headRequired: true)) : null;
         context.Log($"policy '{config.From}' ({policy.ParameterCount / 1e6:F2}M), {prompts.Count} prompts, {config.Iterations} iterations × " +

@@ -32,7 +32,8 @@ internal static class PpoRecipe
         var device = context.Device;
         var upstream = UpstreamModel.Load(policyDir, context.Spec.Model, device);
         var tokenizer = upstream.Tokenizer;
-        using var reference = FrozenModel.Freeze(ModelCheckpoint.LoadGpt(policyDir, device));
+        // Loaded like the policy, so a from: hf: folder (untied head, sharded weights) gives the same reference.
+        using var reference = FrozenModel.Freeze(UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
         using var rewardModel = FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true));
         // The value model starts as the reward model (InstructGPT, Ouyang et al. 2022 §3.5): it already reads the quality
         // of a prompt + partial response, so its first value estimates are informative and the first advantages are not

@@ -6,4 +6,5 @@ return StageCli.Run(args, new StageProgram<TokenizeConfig>(StageCatalog.Tokenize
 {
     Description = "Train a byte-level BPE tokenizer on the pretraining text and encode the text for pretraining",
     Execute = TokenizeRecipe.Run,
+    UsesTorch = false,
 });

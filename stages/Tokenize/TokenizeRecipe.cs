@@ -11,21 +11,26 @@ namespace MiniLlmPipeline.Stages.Tokenize;
 /// <summary>
 /// The tokenize stage: trains a <see cref="BpeTrainer"/> on the pretraining text, writes the tokenizer
 /// folder, and encodes the training (and optional validation) text into flat token files for pretraining
-/// (the layout of <see cref="TokenizedCorpus"/>).
+/// (the layout of <see cref="TokenizedCorpus"/>). The corpus streams row group by row group through both
+/// passes (counting pre-tokens, then encoding), so peak memory is set by the distinct pre-tokens and the
+/// largest row group, not by the corpus size.
 /// </summary>
 public static class TokenizeRecipe
 {
     public static IReadOnlyDictionary<string, double> Run(StageContext<TokenizeConfig> context)
     {
         var config = context.Config;
-        var train = ParquetDatasets.ReadText(config.Data).ToList();
-        var trainBytes = Utf8Bytes(train);
-        context.Log($"training BPE (vocab {config.VocabSize}, min frequency {config.MinFrequency}) on {train.Count:N0} documents, {trainBytes / 1e6:F1} MB");
+        // Both datasets' shards are checked before anything is written.
+        var train = TextDataset.Open(config.Data);
+        var val = config.ValData is { } valPath ? TextDataset.Open(valPath) : null;
+        context.Log($"training BPE (vocab {config.VocabSize}, min frequency {config.MinFrequency}) on {train.Rows:N0} documents in {train.Shards.Count} shard(s)"
+            + (config.BpeSampleMb > 0 ? $", learning from the first {config.BpeSampleMb} MB" : ""));
 
         var clock = Stopwatch.StartNew();
-        var model = new BpeTrainer(config.VocabSize, config.MinFrequency).Train(train, context.Log);
+        var sample = new SampledText(config.BpeSampleMb * 1_000_000L);
+        var model = new BpeTrainer(config.VocabSize, config.MinFrequency).TrainOnBatches(sample.Take(train.RowGroups()), context.Log);
         var trainSeconds = clock.Elapsed.TotalSeconds;
-        context.Log($"learned {model.Merges.Count:N0} merges → vocab {model.VocabSize:N0} in {trainSeconds:F2}s ({trainBytes / 1e6 / trainSeconds:F1} MB/s)");
+        context.Log($"learned {model.Merges.Count:N0} merges → vocab {model.VocabSize:N0} from {sample.Bytes / 1e6:F1} MB in {trainSeconds:F2}s ({sample.Bytes / 1e6 / trainSeconds:F1} MB/s)");
         if (model.VocabSize < config.VocabSize)
             context.Log($"vocab is {model.VocabSize}, below the requested {config.VocabSize}: no pair occurs {config.MinFrequency}+ times any more");
 
@@ -34,33 +39,44 @@ public static class TokenizeRecipe
         var tokenizer = TextTokenizer.Load(tokenizerDir);
 
         clock.Restart();
-        var trainIds = EncodeDocuments(tokenizer, train);
-        TokenFile.Write(Path.Combine(context.StageDir, TrainFile), trainIds, tokenizer.VocabSize);
-        long encodedBytes = trainBytes, valTokens = 0;
-        if (config.ValData is { } valPath)
-        {
-            var val = ParquetDatasets.ReadText(valPath).ToList();
-            var valIds = EncodeDocuments(tokenizer, val);
-            TokenFile.Write(Path.Combine(context.StageDir, ValFile), valIds, tokenizer.VocabSize);
-            encodedBytes += Utf8Bytes(val);
-            valTokens = valIds.Count;
-        }
+        var trainIds = EncodeToFile(tokenizer, train.RowGroups(), Path.Combine(context.StageDir, TrainFile));
+        var valIds = val is null ? null : EncodeToFile(tokenizer, val.RowGroups(), Path.Combine(context.StageDir, ValFile));
         var encodeSeconds = clock.Elapsed.TotalSeconds;
-        var trainChars = train.Sum(t => (long)t.EnumerateRunes().Count());   // code points, not UTF-16 units
-        var trainTextTokens = trainIds.Count - train.Count;
-        context.Log($"encoded {trainIds.Count:N0} train + {valTokens:N0} val tokens in {encodeSeconds:F2}s ({encodedBytes / 1e6 / encodeSeconds:F1} MB/s)");
+        var encodedBytes = trainIds.Utf8Bytes + (valIds?.Utf8Bytes ?? 0);
+        context.Log($"encoded {trainIds.Tokens:N0} train + {valIds?.Tokens ?? 0:N0} val tokens ({encodedBytes / 1e6:F1} MB) in {encodeSeconds:F2}s ({encodedBytes / 1e6 / encodeSeconds:F1} MB/s)");
 
         return new Dictionary<string, double>
         {
             ["vocab_size"] = tokenizer.VocabSize,
-            ["train_tokens"] = trainIds.Count,
-            ["val_tokens"] = valTokens,
-            ["chars_per_token"] = Math.Round(trainChars / (double)Math.Max(1, trainTextTokens), 3),
+            ["train_tokens"] = trainIds.Tokens,
+            ["val_tokens"] = valIds?.Tokens ?? 0,
+            ["chars_per_token"] = Math.Round(trainIds.CodePoints / (double)Math.Max(1, trainIds.TextTokens), 3),
             ["train_seconds"] = Math.Round(trainSeconds, 3),
-            ["train_mb_per_s"] = Math.Round(trainBytes / 1e6 / trainSeconds, 2),
+            ["train_mb_per_s"] = Math.Round(sample.Bytes / 1e6 / trainSeconds, 2),
             ["encode_mb_per_s"] = Math.Round(encodedBytes / 1e6 / encodeSeconds, 2),
+            ["text_mb"] = Math.Round(trainIds.Utf8Bytes / 1e6, 2),
+            // VmHWM: the number the scale benchmark (bench --only scale) checks stays flat as the corpus grows.
+            ["peak_rss_mb"] = Math.Round(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1),
         };
     }
 
-    private static long Utf8Bytes(IEnumerable<string> texts) => texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
+    /// <summary>
+    /// The row groups BPE training reads: all of them, or (<c>bpe_sample_mb</c>) whole documents from the start of the
+    /// corpus until that many UTF-8 bytes — merges are learned from a prefix of a huge corpus, then everything is encoded.
+    /// </summary>
+    private sealed class SampledText(long limitBytes)
+    {
+        public long Bytes { get; private set; }
+
+        public IEnumerable<IReadOnlyList<string>> Take(IEnumerable<string[]> rowGroups)
+        {
+            foreach (var group in rowGroups)
+            {
+                var n = 0;
+                while (n < group.Length && (limitBytes <= 0 || Bytes < limitBytes)) Bytes += Encoding.UTF8.GetByteCount(group[n++]);
+                yield return n == group.Length ? group : group[..n];
+                if (n < group.Length) yield break;
+            }
+        }
+    }
 }

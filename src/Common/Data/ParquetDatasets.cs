@@ -1,7 +1,6 @@
 using MiniLlmPipeline.IO;
 using Parquet;
 using Parquet.Schema;
-using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Data;
 
@@ -9,64 +8,73 @@ namespace MiniLlmPipeline.Data;
 /// Typed access to the four dataset kinds the stages read (Hugging Face column names; data/README.md lists the shipped files):
 /// pretraining <c>text</c>; SFT <c>prompt</c>/<c>response</c> or <c>messages</c>; preferences
 /// <c>prompt</c>/<c>chosen</c>/<c>rejected</c>; prompts <c>prompt</c> + any extra string columns.
-/// Columns are checked before any row is read; a null cell, invalid UTF-8 or an empty file is a
-/// <see cref="DatasetException"/> naming the file, row and column.
+/// Every path may be one file, a folder of shards or a glob (<see cref="DatasetShards"/>); shards are read in
+/// order and must have the same columns. Columns of every shard are checked before any row is read; a null
+/// cell, invalid UTF-8 or an empty dataset is a <see cref="DatasetException"/> naming the file (the shard), row and column.
 /// </summary>
 public static class ParquetDatasets
 {
-    /// <summary>Streams the <c>text</c> column row group by row group (pretraining corpora can be large).</summary>
-    public static IEnumerable<string> ReadText(string path)
-    {
-        using var table = ParquetTable.Open(path);
-        var text = table.RequireStringColumn("text", "pretraining text");
-        table.RequireRows();
-        long row = 0;
-        foreach (var group in table.ReadStringColumns([text]))
-            foreach (var value in group[0])
-                yield return Checked(path, row++, "text", value);
-    }
+    /// <summary>Streams the <c>text</c> column row group by row group (pretraining corpora can be large); see <see cref="TextDataset"/>.</summary>
+    public static IEnumerable<string> ReadText(string path) => TextDataset.Open(path).Documents();
 
     public static IReadOnlyList<SftExample> ReadSft(string path)
     {
-        using var table = ParquetTable.Open(path);
-        table.RequireRows();
-        if (table.Has("messages")) return ReadMessages(table);
-        if (!table.Has("prompt") || !table.Has("response"))
-            throw new DatasetException(
-                $"{path}: an SFT dataset needs columns 'prompt' and 'response', or 'messages'; found columns: {string.Join(", ", table.Columns)}");
         var examples = new List<SftExample>();
-        foreach (var row in ReadRows(table, ["prompt", "response"], "SFT pair"))
-            examples.Add(SftExample.FromPair(row[0], row[1]));
+        using var shards = OpenShards(path);
+        var messages = shards.Tables[0].Has("messages");
+        foreach (var table in shards.Tables)
+        {
+            if (!messages && (!table.Has("prompt") || !table.Has("response")))
+                throw new DatasetException(
+                    $"{table.Path}: an SFT dataset needs columns 'prompt' and 'response', or 'messages'; found columns: {string.Join(", ", table.Columns)}");
+            if (messages) table.RequireMessagesColumn("messages");
+            else foreach (var name in new[] { "prompt", "response" }) table.RequireStringColumn(name, "SFT pair");
+        }
+        foreach (var table in shards.Tables)
+        {
+            if (messages) examples.AddRange(ReadMessages(table));
+            else
+                foreach (var row in ReadRows(table, ["prompt", "response"], "SFT pair"))
+                    examples.Add(SftExample.FromPair(row[0], row[1]));
+        }
         return examples;
     }
 
     public static IReadOnlyList<PreferenceExample> ReadPreferences(string path)
     {
-        using var table = ParquetTable.Open(path);
-        table.RequireRows();
-        return ReadRows(table, ["prompt", "chosen", "rejected"], "preference pair")
+        using var shards = OpenShards(path);
+        string[] names = ["prompt", "chosen", "rejected"];
+        foreach (var table in shards.Tables)
+            foreach (var name in names) table.RequireStringColumn(name, "preference pair");
+        return shards.Tables.SelectMany(table => ReadRows(table, names, "preference pair"))
             .Select(r => new PreferenceExample(r[0], r[1], r[2])).ToList();
     }
 
     /// <summary>Prompts plus every other string column (evaluators read e.g. <c>form</c>).</summary>
     public static IReadOnlyList<PromptExample> ReadPrompts(string path, params string[] requiredExtraColumns)
     {
-        using var table = ParquetTable.Open(path);
-        table.RequireRows();
-        var prompt = table.RequireStringColumn("prompt", "generation prompt");
-        foreach (var column in requiredExtraColumns) table.RequireStringColumn(column, "used by the evaluator");
-        var extras = table.Columns.Where(c => c != "prompt")
-            .Select(c => table.RequireStringColumn(c, "extra column")).ToList();
-        var examples = new List<PromptExample>();
-        long row = 0;
-        foreach (var group in table.ReadStringColumns([prompt, .. extras]))
+        using var shards = OpenShards(path);
+        var columns = shards.Tables.Select(table =>
         {
-            for (var i = 0; i < group[0].Length; i++, row++)
+            var prompt = table.RequireStringColumn("prompt", "generation prompt");
+            foreach (var column in requiredExtraColumns) table.RequireStringColumn(column, "used by the evaluator");
+            var extras = table.Columns.Where(c => c != "prompt").Select(c => table.RequireStringColumn(c, "extra column")).ToList();
+            return (Prompt: prompt, Extras: extras);
+        }).ToList();
+        var examples = new List<PromptExample>();
+        for (var s = 0; s < shards.Tables.Count; s++)
+        {
+            var (table, (prompt, extras)) = (shards.Tables[s], columns[s]);
+            long row = 0;
+            foreach (var group in table.ReadStringColumns([prompt, .. extras]))
             {
-                var extra = new Dictionary<string, string>(StringComparer.Ordinal);
-                for (var c = 0; c < extras.Count; c++)
-                    if (group[c + 1][i] is { } v) extra[extras[c].Name] = v;
-                examples.Add(new PromptExample(Checked(path, row, "prompt", group[0][i]), extra));
+                for (var i = 0; i < group[0].Length; i++, row++)
+                {
+                    var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+                    for (var c = 0; c < extras.Count; c++)
+                        if (group[c + 1][i] is { } v) extra[extras[c].Name] = v;
+                    examples.Add(new PromptExample(Checked(table.Path, row, "prompt", group[0][i]), extra));
+                }
             }
         }
         return examples;
@@ -104,15 +112,15 @@ public static class ParquetDatasets
         }
     }
 
-    private static IReadOnlyList<SftExample> ReadMessages(ParquetTable table)
+    private static IEnumerable<SftExample> ReadMessages(ParquetTable table)
     {
-        var examples = new List<SftExample>();
+        var column = table.RequireMessagesColumn("messages");
         long row = 0;
-        foreach (var group in table.ReadRowsOf<MessagesRow>())
+        foreach (var group in table.ReadMessages(column))
         {
-            foreach (var r in group)
+            foreach (var messages in group)
             {
-                if (r.Messages is not { Count: > 0 } messages)
+                if (messages is not { Count: > 0 })
                     throw new DatasetException($"{table.Path}: row {row}: column 'messages' is null or empty");
                 var turns = messages.Select(m => new ConversationTurn(
                     Checked(table.Path, row, "messages.role", m.Role), Checked(table.Path, row, "messages.content", m.Content))).ToList();
@@ -120,14 +128,62 @@ public static class ParquetDatasets
                     throw new DatasetException($"{table.Path}: row {row}: messages.role '{bad.Role}' is not system, user or assistant");
                 if (!turns.Any(t => t.Role == "assistant"))
                     throw new DatasetException($"{table.Path}: row {row}: messages has no assistant turn to learn from");
-                examples.Add(new SftExample(turns));
+                yield return new SftExample(turns);
                 row++;
             }
         }
-        return examples;
     }
 
-    private static string Checked(string path, long row, string column, string? value)
+    /// <summary>
+    /// Shards of one dataset must have the same columns (Hugging Face shards always do); the first one that differs
+    /// is named with the column it lacks or adds. <paramref name="firstColumns"/> is null until the first shard is seen.
+    /// </summary>
+    internal static void RequireSameColumns(ParquetTable table, string firstShard, ref IReadOnlyList<string>? firstColumns)
+    {
+        if (firstColumns is null)
+        {
+            firstColumns = table.Columns;
+            return;
+        }
+        var first = firstColumns;
+        if (first.FirstOrDefault(c => !table.Has(c)) is { } missing)
+            throw new DatasetException($"{table.Path}: missing column '{missing}', which shard {firstShard} has; the shards of a dataset must have the same columns");
+        if (table.Columns.FirstOrDefault(c => !first.Contains(c)) is { } extra)
+            throw new DatasetException($"{table.Path}: column '{extra}' is not in shard {firstShard}; the shards of a dataset must have the same columns");
+    }
+
+    /// <summary>Every shard of <paramref name="path"/> opened, non-empty in total and with the same columns.</summary>
+    private static OpenShardSet OpenShards(string path)
+    {
+        var set = new OpenShardSet();
+        try
+        {
+            IReadOnlyList<string>? firstColumns = null;
+            var shards = DatasetShards.Resolve(path);
+            foreach (var shard in shards)
+            {
+                var table = ParquetTable.Open(shard);
+                set.Tables.Add(table);
+                RequireSameColumns(table, shards[0], ref firstColumns);
+            }
+            if (set.Tables.Sum(t => t.RowCount) == 0)
+                throw new DatasetException($"{path}: the dataset is empty (0 rows)");
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class OpenShardSet : IDisposable
+    {
+        public List<ParquetTable> Tables { get; } = [];
+        public void Dispose() => Tables.ForEach(t => t.Dispose());
+    }
+
+    internal static string Checked(string path, long row, string column, string? value)
     {
         if (value is null) throw new DatasetException($"{path}: row {row}: column '{column}' is null");
         // Parquet.Net decodes invalid UTF-8 to U+FFFD; training on it would silently learn garbage.

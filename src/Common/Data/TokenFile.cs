@@ -42,34 +42,60 @@ public sealed class TokenFile : ITokenSequence, IDisposable
     }
 
     /// <summary>Writes <paramref name="ids"/> atomically (temp file + rename), in uint16 when the vocabulary allows.</summary>
-    public static void Write(string path, IReadOnlyList<int> ids, int vocabSize)
+    public static void Write(string path, IReadOnlyList<int> ids, int vocabSize) =>
+        Write(path, vocabSize, append =>
+        {
+            var chunk = new int[64 * 1024];
+            for (var start = 0; start < ids.Count; start += chunk.Length)
+            {
+                var n = Math.Min(chunk.Length, ids.Count - start);
+                for (var i = 0; i < n; i++) chunk[i] = ids[start + i];
+                append(chunk.AsSpan(0, n));
+            }
+        });
+
+    /// <summary>
+    /// Streams ids into a token file atomically: <paramref name="produce"/> calls its argument with each chunk of ids in
+    /// order; the header's count is filled in at the end, and the file only takes <paramref name="path"/>'s place once
+    /// <paramref name="produce"/> has returned, so a failure part-way leaves no file that looks complete.
+    /// Returns the number of ids written.
+    /// </summary>
+    public static long Write(string path, int vocabSize, Action<TokenChunkWriter> produce)
     {
         var width = vocabSize <= 65536 ? 2 : 4;
+        long count = 0;
         AtomicFile.Write(path, stream =>
         {
             var header = new byte[HeaderBytes];
             Magic.CopyTo(header, 0);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), width);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), vocabSize);
-            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), ids.Count);
             stream.Write(header);
             var buffer = new byte[64 * 1024 * width];
             var filled = 0;
-            foreach (var id in ids)
+            produce(ids =>
             {
-                if ((uint)id >= (uint)vocabSize)
-                    throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (size {vocabSize})");
-                if (width == 2) BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(filled), (ushort)id);
-                else BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(filled), id);
-                filled += width;
-                if (filled == buffer.Length)
+                foreach (var id in ids)
                 {
-                    stream.Write(buffer, 0, filled);
-                    filled = 0;
+                    if ((uint)id >= (uint)vocabSize)
+                        throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (size {vocabSize})");
+                    if (width == 2) BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(filled), (ushort)id);
+                    else BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(filled), id);
+                    filled += width;
+                    if (filled == buffer.Length)
+                    {
+                        stream.Write(buffer, 0, filled);
+                        filled = 0;
+                    }
                 }
-            }
+                count += ids.Length;
+            });
             stream.Write(buffer, 0, filled);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), count);
+            stream.Position = 16;
+            stream.Write(header, 16, 8);
         });
+        return count;
     }
 
     public static TokenFile Open(string path)

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Data;
 using System.CommandLine;
 using System.Diagnostics;
 using MiniLlmPipeline.IO;
@@ -48,9 +49,11 @@ public static class StageCli
     /// Loads a spec with overrides and the device (stages, and programs that are not stages: generate),
     /// after setting libtorch's threads (<see cref="TorchRuntime.Configure"/>): every program passes here first.
     /// </summary>
-    public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device)
+    public static PipelineSpec LoadSpec(string specFile, string[] overrides, string? device, bool usesTorch = true)
     {
-        TorchRuntime.Configure();
+        // A stage that never touches a tensor (tokenize) does not load libtorch: its ~130 MB of resident code would be
+        // most of that stage's memory.
+        if (usesTorch) TorchRuntime.Configure();
         var spec = PipelineSpecLoader.Load(specFile, overrides);
         return device is null ? spec : spec with { Device = device };
     }
@@ -87,7 +90,7 @@ public static class StageCli
         string? deviceOverride, bool force, bool allowResume) where TConfig : class, IStageConfig => Guard(program.Stage.Name, () =>
     {
         var stage = program.Stage;
-        var spec = LoadSpec(specFile, overrides, deviceOverride);
+        var spec = LoadSpec(specFile, overrides, deviceOverride, program.UsesTorch);
         var config = spec.ConfigOf(stage)
             ?? throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
 
@@ -95,9 +98,13 @@ public static class StageCli
         foreach (var (key, path) in stage.DataFiles(config))
         {
             if (path is null) continue;
-            if (!File.Exists(path))
+            if (!File.Exists(path) && !Directory.Exists(path) && !DatasetShards.IsPattern(path))
                 throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: data file not found: {path}");
-            inputs[path] = ContentHash.OfFile(path);
+            // A folder or glob of shards: every shard is an input, so adding, removing or changing one reruns the stage.
+            IReadOnlyList<string> shards;
+            try { shards = DatasetShards.Resolve(path); }
+            catch (DatasetException e) { throw new StageInputException($"{specFile}: stages.{stage.Name}.{key}: {e.Message}"); }
+            foreach (var shard in shards) inputs[shard] = ContentHash.OfFile(shard);
         }
         foreach (var reference in stage.References(config))
         {
@@ -134,7 +141,7 @@ public static class StageCli
             && previous.IsRunOf(specHash, inputs);
         ClearStageDir(stageDir, keepState: resume);
 
-        var device = DeviceSelector.Resolve(spec.Device);
+        var device = program.UsesTorch ? DeviceSelector.Resolve(spec.Device) : null;
         var started = DateTimeOffset.UtcNow;
         var running = new Manifest
         {

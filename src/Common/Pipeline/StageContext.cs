@@ -6,13 +6,14 @@ namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>Everything a stage's body needs: its validated config, its folders, device and upstream checkpoints.</summary>
 public sealed class StageContext<TConfig>(
-    PipelineSpec spec, string stage, TConfig config, torch.Device device, bool resume)
+    PipelineSpec spec, string stage, TConfig config, torch.Device? device, bool resume)
     where TConfig : class
 {
     public PipelineSpec Spec { get; } = spec;
     public string Stage { get; } = stage;
     public TConfig Config { get; } = config;
-    public torch.Device Device { get; } = device;
+    /// <summary>The spec's device; not resolved (libtorch not loaded) for a stage whose program says it uses no tensors.</summary>
+    public torch.Device Device => device ?? throw new InvalidOperationException($"stage '{Stage}' declared that it uses no tensors (UsesTorch = false)");
     /// <summary>True when the stage may continue from a checkpoint in <see cref="StateDir"/>.</summary>
     public bool Resume { get; } = resume;
 

@@ -11,4 +11,6 @@ public sealed record StageProgram<TConfig>(Stage<TConfig> Stage) where TConfig :
     public required string Description { get; init; }
     public required Func<StageContext<TConfig>, IReadOnlyDictionary<string, double>> Execute { get; init; }
     public Func<PipelineSpec, TConfig, string>? Epilogue { get; init; }
+    /// <summary>False for a stage that runs no tensor code, so libtorch is never loaded into it.</summary>
+    public bool UsesTorch { get; init; } = true;
 }

@@ -26,10 +26,17 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         ? vocabSize : throw new ArgumentOutOfRangeException(nameof(vocabSize), "vocab size must leave room for 256 bytes and the special tokens");
     public int MinFrequency { get; } = Math.Max(1, minFrequency);
 
-    public BpeModel Train(IReadOnlyList<string> documents, Action<string>? log = null)
+    public BpeModel Train(IReadOnlyList<string> documents, Action<string>? log = null) => TrainOnBatches([documents], log);
+
+    /// <summary>
+    /// Learns from documents that arrive in batches (a corpus's row groups): only the pre-token counts are kept between
+    /// batches, so memory is bounded by the number of distinct pre-tokens, not by the corpus. The result is the same
+    /// however the documents are batched.
+    /// </summary>
+    public BpeModel TrainOnBatches(IEnumerable<IReadOnlyList<string>> batches, Action<string>? log = null)
     {
         var clock = Stopwatch.StartNew();
-        var counts = CountPreTokens(documents);
+        var counts = CountPreTokens(batches);
         log?.Invoke($"{counts.Count:N0} unique pre-tokens counted in {clock.Elapsed.TotalSeconds:F2}s");
         var symbols = new SymbolTable(counts);
         var model = BpeModel.BytesOnly();
@@ -78,11 +85,31 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
     }
 
     /// <summary>Unique pre-tokens and their frequencies; special tokens in the text are skipped, never learned from.</summary>
-    internal static Dictionary<string, int> CountPreTokens(IReadOnlyList<string> documents)
+    internal static Dictionary<string, int> CountPreTokens(IEnumerable<IReadOnlyList<string>> batches)
     {
-        if (documents.Count == 0) return new Dictionary<string, int>(StringComparer.Ordinal);
+        // Counted a slice at a time and added to the total, so what is held besides the total is one slice's counts,
+        // not a second dictionary of a whole row group's distinct pre-tokens.
+        const int SliceDocuments = 8192;
+        var total = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var batch in batches)
+        {
+            for (var start = 0; start < batch.Count; start += SliceDocuments)
+            {
+                var counts = CountPreTokens(batch, start, Math.Min(SliceDocuments, batch.Count - start));
+                if (total.Count == 0) total = counts;
+                else foreach (var (word, count) in counts) CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += count;
+            }
+        }
+        return total;
+    }
+
+    internal static Dictionary<string, int> CountPreTokens(IReadOnlyList<string> documents) => CountPreTokens(documents, 0, documents.Count);
+
+    private static Dictionary<string, int> CountPreTokens(IReadOnlyList<string> documents, int first, int count)
+    {
+        if (count == 0) return new Dictionary<string, int>(StringComparer.Ordinal);
         var partials = new ConcurrentBag<Dictionary<string, int>>();
-        Parallel.ForEach(Partitioner.Create(0, documents.Count, Math.Max(1, documents.Count / (4 * Environment.ProcessorCount) + 1)),
+        Parallel.ForEach(Partitioner.Create(first, first + count, Math.Max(1, count / (4 * Environment.ProcessorCount) + 1)),
             () => new Dictionary<string, int>(StringComparer.Ordinal),
             (Tuple<int, int> range, ParallelLoopState loop, Dictionary<string, int> local) =>
             {
@@ -100,7 +127,7 @@ public sealed class BpeTrainer(int vocabSize, int minFrequency)
         foreach (var partial in partials)
         {
             if (total is null) { total = partial; continue; }
-            foreach (var (word, count) in partial) CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += count;
+            foreach (var (word, n) in partial) CollectionsMarshal.GetValueRefOrAddDefault(total, word, out _) += n;
         }
         return total ?? new Dictionary<string, int>(StringComparer.Ordinal);
     }

@@ -74,7 +74,7 @@ public class ParquetDatasetsTests
         Assert.Equal([new ConversationTurn("user", "题"), new ConversationTurn("assistant", "诗")], example.Messages);
     }
 
-    // Written with its own row types rather than MessagesRow, so the test pins the on-disk column names
+    // Written with its own row types, so the test pins the on-disk column names
     // (messages / role / content) independently of the reader's mapping.
     private sealed class Turn
     {

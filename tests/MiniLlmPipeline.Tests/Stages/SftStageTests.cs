@@ -8,6 +8,7 @@ using MiniLlmPipeline.Tests.Tokenization;
 using MiniLlmPipeline.Tokenization;
 using MiniLlmPipeline.Training;
 using Parquet.Serialization;
+using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,8 +48,19 @@ public sealed class SftStageTests
         StageAssert.UpToDate(again);
     }
 
-    private static MessagesRow Chat(params (string Role, string Content)[] turns) =>
-        new() { Messages = turns.Select(t => new MessageRow { Role = t.Role, Content = t.Content }).ToList() };
+    private static ChatRow Chat(params (string Role, string Content)[] turns) =>
+        new() { Messages = turns.Select(t => new ChatTurn { Role = t.Role, Content = t.Content }).ToList() };
+
+    private sealed class ChatRow
+    {
+        [JsonPropertyName("messages")] public List<ChatTurn>? Messages { get; set; }
+    }
+
+    private sealed class ChatTurn
+    {
+        [JsonPropertyName("role")] public string? Role { get; set; }
+        [JsonPropertyName("content")] public string? Content { get; set; }
+    }
 
     [Fact]
     public async Task Sft_TrainsOnAMessagesFileSwappedInWithSet_DroppingAndCountingAPromptThatFillsTheContext()
