@@ -45,6 +45,8 @@ public sealed record DpoConfig : TrainingConfig, IStageConfig
     public double Margin { get; init; } = 0.1;
     /// <summary>Optimizer steps per round over its pairs (batch_size pairs each, wrapping around).</summary>
     public int StepsPerRound { get; init; } = 8;
+    /// <summary>α of the chosen answers' NLL added to the DPO loss (RPO, Pang et al. 2024; on-policy mode); 0 = plain DPO.</summary>
+    public double RpoAlpha { get; init; } = 1.0;
     public int MaxNewTokens { get; init; } = 96;
     /// <summary>The evaluator's sampler, so the pairs are answers as the model is used.</summary>
     public double Temperature { get; init; } = 0.7;
@@ -66,6 +68,7 @@ public sealed record DpoConfig : TrainingConfig, IStageConfig
         if (SamplesPerPrompt < 2) yield return ("samples_per_prompt", "must be at least 2 (a pair needs a best and a worst answer)");
         if (Margin < 0 || !double.IsFinite(Margin)) yield return ("margin", "must be a finite number ≥ 0");
         if (StepsPerRound <= 0) yield return ("steps_per_round", "must be positive");
+        if (RpoAlpha < 0 || !double.IsFinite(RpoAlpha)) yield return ("rpo_alpha", "must be a finite number ≥ 0");
         if (MaxNewTokens <= 0) yield return ("max_new_tokens", "must be positive");
         if (Temperature <= 0) yield return ("temperature", "must be positive");
         if (TopP is <= 0 or > 1) yield return ("top_p", "must be in (0, 1]");

@@ -128,17 +128,25 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         var picked = Enumerable.Range(step * _config.BatchSize, Math.Min(_config.BatchSize, r.Pairs.Count))
             .Select(i => r.Order[i % r.Pairs.Count]).ToList();
         var batch = PreferenceCollator.Collate(picked.Select(i => r.Pairs[i]).ToList(), _tokenizer.PadId, device);
-        var (policyChosen, policyRejected) = batch.Split(batch.ResponseLogProbs(_policy.call(batch.InputIds), LengthNormalised));
+        var logits = _policy.call(batch.InputIds);
+        var (policyChosen, policyRejected) = batch.Split(batch.ResponseLogProbs(logits, LengthNormalised));
         var result = DpoLoss.Compute(policyChosen, policyRejected,
             tensor(picked.Select(i => r.Reference.Chosen[i]).ToArray(), device: device),
             tensor(picked.Select(i => r.Reference.Rejected[i]).ToArray(), device: device),
             _config.Beta, _config.LabelSmoothing, _config.LossType);
+        // RPO / iterative RPO (Pang et al. 2024): + α × the chosen answers' per-token NLL. On pairs of the policy's own,
+        // near-identical answers plain DPO lowers the likelihood of both sides and the policy drifts to answers neither
+        // side showed (measured here: compliance of the sampled answers 52 % → 16 % over four rounds); the NLL term keeps
+        // the chosen answers likely. TRL's rpo_alpha.
+        var chosenNll = -batch.Split(batch.ResponseLogProbs(logits, lengthNormalised: true)).Chosen.mean();
+        var loss = result.Loss + _config.RpoAlpha * chosenNll;
         var metrics = new Dictionary<string, Tensor>
         {
+            ["dpo_loss"] = result.Loss.detach(), ["chosen_nll"] = chosenNll.detach(),
             ["reward_accuracy"] = result.RewardAccuracy, ["reward_margin"] = result.RewardMargin,
         };
         r.Accumulate(result.Loss.detach().item<float>(), result.RewardAccuracy.item<float>());
-        return new LossResult(result.Loss, metrics, batch.Tokens);
+        return new LossResult(loss, metrics, batch.Tokens);
     }
 
     public (IReadOnlyDictionary<string, double> Metrics, string LogLine) EndIteration(int round)

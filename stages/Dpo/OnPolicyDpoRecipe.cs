@@ -22,7 +22,8 @@ internal static class OnPolicyDpoRecipe
         var seed = context.Spec.Seed;
         var evalPrompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts!, evalPrompts, config.EvalSamples, context.Log);
+        var prompts = PromptSet.WithoutHeldOut(config.Prompts!, evalPrompts,
+            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
 
         torch.manual_seed(seed);
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);

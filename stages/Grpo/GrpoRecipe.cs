@@ -24,7 +24,8 @@ internal static class GrpoRecipe
         var policyDir = context.UpstreamDir(config.From);
         var evalPrompts = config.EvalPrompts is null ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts, config.EvalSamples, context.Log);
+        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts,
+            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
 
         torch.manual_seed(seed);
         var device = context.Device;

@@ -26,7 +26,8 @@ internal static class PpoRecipe
         ModelCheckpoint.ReadConfig(rewardDir, context.Spec.Model);
         var evalPrompts = config.EvalPrompts is null ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts, config.EvalSamples, context.Log);
+        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts,
+            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
 
         torch.manual_seed(seed);
         var device = context.Device;

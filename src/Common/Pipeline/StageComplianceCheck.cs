@@ -12,6 +12,14 @@ namespace MiniLlmPipeline.Pipeline;
 public static class StageComplianceCheck
 {
     /// <summary>
+    /// How many form prompts of <paramref name="evalPrompts"/> an RL stage keeps out of its training prompts: those its own
+    /// check answers (<paramref name="evalSamples"/>), or all that eval answers when eval reads the same file, so every
+    /// compliance figure of the report stays a held-out one.
+    /// </summary>
+    public static int HeldOutCount<TConfig>(StageContext<TConfig> context, string? evalPrompts, int evalSamples) where TConfig : class =>
+        context.Spec.ConfigOf(StageCatalog.Eval) is { } eval && eval.Prompts == evalPrompts ? Math.Max(evalSamples, eval.Samples) : evalSamples;
+
+    /// <summary>
     /// Form compliance of the model an alignment stage starts from (its <c>from:</c> stage <paramref name="from"/>), logged;
     /// null when the stage measures none (no eval prompts).
     /// </summary>
