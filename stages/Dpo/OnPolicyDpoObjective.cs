@@ -64,9 +64,7 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         var indices = drawn.SelectMany(i => Enumerable.Repeat(i, k)).ToList();
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _policy.parameters().First().device;
-        var rng = new torch.Generator((ulong)SeedMix.Of(_seed, round), device);
-        var responses = BatchedGenerator.Generate(_policy, indices.Select(i => _encoded[i]).ToList(), settings, _stopIds, _tokenizer.PadId, rng)
-            .Select(r => r.Length == 0 ? [_tokenizer.PadId] : r).ToList();
+        var responses = RolloutSampling.Sample(_policy, indices.Select(i => _encoded[i]).ToList(), settings, _seed, round, _stopIds, _tokenizer.PadId);
         var generationSeconds = clock.Elapsed.TotalSeconds;
 
         RolloutScores scores;

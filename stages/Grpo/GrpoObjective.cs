@@ -65,9 +65,7 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         var prompts = indices.Select(i => _prompts[i]).ToList();
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _policy.parameters().First().device;
-        var rng = new torch.Generator((ulong)SeedMix.Of(_seed, iteration), device);
-        var responses = BatchedGenerator.Generate(_policy, prompts, settings, _stopIds, _padId, rng)
-            .Select(r => r.Length == 0 ? [_padId] : r).ToList();
+        var responses = RolloutSampling.Sample(_policy, prompts, settings, _seed, iteration, _stopIds, _padId);
         var generationSeconds = clock.Elapsed.TotalSeconds;
 
         using var noGrad = no_grad();
@@ -93,7 +91,7 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
                 ["generation_seconds"] = generationSeconds,
             };
             _experience = new Experience(iteration, batch, metrics, clock, oldLogProbs.DetachFromDisposeScope(),
-                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), Orders(iteration, batch.Rows));
+                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), RolloutSampling.EpochOrders(_seed, iteration, _config.Epochs, batch.Rows));
             if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1))
                 _samples.Write(iteration, indices, responses, scores.Total, BestAndWorstOfFirstGroup(scores.Total));
         }
@@ -145,15 +143,6 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         var first = Enumerable.Range(0, _config.GroupSize).ToList();
         return [first.MaxBy(i => scores[i]), first.MinBy(i => scores[i])];
     }
-
-    /// <summary>The row order of each epoch: a fresh shuffle per epoch, pure in (seed, iteration, epoch).</summary>
-    private int[][] Orders(int iteration, int rows) =>
-        Enumerable.Range(0, _config.Epochs).Select(epoch =>
-        {
-            var order = Enumerable.Range(0, rows).ToArray();
-            new Random(SeedMix.Of(SeedMix.Of(_seed, iteration), epoch)).Shuffle(order);
-            return order;
-        }).ToArray();
 
     public void Dispose() => _experience?.Dispose();
 

@@ -119,9 +119,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
         var prompts = indices.Select(i => _prompts[i]).ToList();
         var settings = new SamplingSettings { MaxNewTokens = _config.MaxNewTokens, Temperature = _config.Temperature, TopP = _config.TopP };
         var device = _model.Policy.parameters().First().device;
-        var rng = new torch.Generator((ulong)SeedMix.Of(_seed, iteration), device);
-        var responses = BatchedGenerator.Generate(_model.Policy, prompts, settings, _stopIds, _padId, rng)
-            .Select(r => r.Length == 0 ? [_padId] : r).ToList();
+        var responses = RolloutSampling.Sample(_model.Policy, prompts, settings, _seed, iteration, _stopIds, _padId);
         var generationSeconds = clock.Elapsed.TotalSeconds;
 
         using var noGrad = no_grad();
@@ -164,7 +162,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             _rollout = new Rollout(iteration, batch, scores.Total, metrics, clock,
                 logProbs.DetachFromDisposeScope(), values.DetachFromDisposeScope(),
                 advantages.DetachFromDisposeScope(), estimate.Returns.DetachFromDisposeScope(),
-                Orders(iteration, batch.Rows));
+                RolloutSampling.EpochOrders(_seed, iteration, _config.PpoEpochs, batch.Rows));
         }
         catch
         {
@@ -172,15 +170,6 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             throw;
         }
     }
-
-    /// <summary>The row order of each PPO epoch: a fresh shuffle per epoch, pure in (seed, iteration, epoch).</summary>
-    private int[][] Orders(int iteration, int rows) =>
-        Enumerable.Range(0, _config.PpoEpochs).Select(epoch =>
-        {
-            var order = Enumerable.Range(0, rows).ToArray();
-            new Random(SeedMix.Of(SeedMix.Of(_seed, iteration), epoch)).Shuffle(order);
-            return order;
-        }).ToArray();
 
     private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength) =>
         RolloutLogProbs.Logits(model, ids, attention, promptLength, responseLength, _config.Temperature);
