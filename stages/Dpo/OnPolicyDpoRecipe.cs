@@ -1,5 +1,3 @@
-using MiniLlmPipeline.Data;
-using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
@@ -20,10 +18,7 @@ internal static class OnPolicyDpoRecipe
     {
         var config = context.Config;
         var seed = context.Spec.Seed;
-        var evalPrompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
-            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts!, evalPrompts,
-            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
+        var (prompts, evalPrompts) = StageComplianceCheck.RlPrompts(context, config.Prompts!, config.EvalPrompts, config.EvalSamples);
 
         torch.manual_seed(seed);
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);

@@ -78,13 +78,13 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
             var scores = _reward.Score(batch);
             var rewards = tensor(scores.Total, device: device);
             var advantages = GroupAdvantages.Compute(rewards, group, _config.ScaleRewards);
-            var groups = rewards.view(-1, group);
+            var groupStd = rewards.view(-1, group).std(1, unbiased: true);
             var metrics = new Dictionary<string, double>(scores.Parts)
             {
                 ["reward_mean"] = scores.Total.Average(),
-                ["reward_std_in_group"] = groups.std(1, unbiased: true).mean().item<float>(),
+                ["reward_std_in_group"] = groupStd.mean().item<float>(),
                 // Groups whose answers all scored the same teach nothing but the KL term (DAPO's "dynamic sampling" drops them).
-                ["zero_variance_groups"] = (groups.std(1, unbiased: true) < 1e-6).to_type(ScalarType.Float32).mean().item<float>(),
+                ["zero_variance_groups"] = (groupStd < 1e-6).to_type(ScalarType.Float32).mean().item<float>(),
                 ["kl"] = MaskedStatistics.Mean(KlEstimators.K3(oldLogProbs, refLogProbs), batch.ResponseMask).item<float>(),
                 ["response_length"] = responses.Average(x => x.Length),
                 ["gen_tokens_per_s"] = responses.Sum(x => x.Length) / Math.Max(1e-9, generationSeconds),
@@ -150,10 +150,7 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
     private sealed class Experience(int iteration, RolloutBatch batch, Dictionary<string, double> metrics, Stopwatch clock,
         Tensor oldLogProbs, Tensor refLogProbs, Tensor advantages, int[][] orders) : IDisposable
     {
-        private readonly Dictionary<string, double> _sums = [];
-        private readonly double _collectSeconds = clock.Elapsed.TotalSeconds;
-        private int _steps;
-        private long _tokens;
+        private readonly IterationMetrics _record = new(metrics, clock);
 
         public int Iteration => iteration;
         public RolloutBatch Batch => batch;
@@ -162,23 +159,9 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         public Tensor Advantages => advantages;
         public int[][] Orders => orders;
 
-        public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens)
-        {
-            foreach (var (key, value) in values) _sums[key] = _sums.GetValueOrDefault(key) + value.item<float>();
-            _steps++;
-            _tokens += tokens;
-        }
+        public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens) => _record.Accumulate(values, tokens);
 
-        public IReadOnlyDictionary<string, double> Summarize()
-        {
-            var result = new Dictionary<string, double>(metrics);
-            foreach (var (key, sum) in _sums) result[key] = sum / Math.Max(1, _steps);
-            var total = clock.Elapsed.TotalSeconds;
-            result["train_tokens_per_s"] = _tokens / Math.Max(1e-9, total - _collectSeconds);
-            result["collect_seconds"] = _collectSeconds;
-            result["iteration_seconds"] = total;
-            return result;
-        }
+        public IReadOnlyDictionary<string, double> Summarize() => _record.Summarize();
 
         public void Dispose()
         {

@@ -1,5 +1,3 @@
-using MiniLlmPipeline.Data;
-using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 using MiniLlmPipeline.Pipeline;
@@ -22,10 +20,7 @@ internal static class GrpoRecipe
         var config = context.Config;
         var seed = context.Spec.Seed;
         var policyDir = context.UpstreamDir(config.From);
-        var evalPrompts = config.EvalPrompts is null ? null
-            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts,
-            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
+        var (prompts, evalPrompts) = StageComplianceCheck.RlPrompts(context, config.Prompts, config.EvalPrompts, config.EvalSamples);
 
         torch.manual_seed(seed);
         var device = context.Device;

@@ -191,10 +191,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
         int iteration, RolloutBatch batch, float[] scores, Dictionary<string, double> metrics, Stopwatch clock,
         Tensor oldLogProbs, Tensor oldValues, Tensor advantages, Tensor returns, int[][] orders) : IDisposable
     {
-        private readonly Dictionary<string, double> _sums = [];
-        private readonly double _rolloutSeconds = clock.Elapsed.TotalSeconds;
-        private int _miniBatches;
-        private long _trainTokens;
+        private readonly IterationMetrics _record = new(metrics, clock);
 
         public int Iteration => iteration;
         public RolloutBatch Batch => batch;
@@ -205,23 +202,10 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
 
         public int[] Order(int epoch) => orders[epoch];
 
-        public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens)
-        {
-            foreach (var (key, value) in values) _sums[key] = _sums.GetValueOrDefault(key) + value.item<float>();
-            _miniBatches++;
-            _trainTokens += tokens;
-        }
+        public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens) => _record.Accumulate(values, tokens);
 
-        public PpoIterationSummary Summarize()
-        {
-            var result = new Dictionary<string, double>(metrics);
-            foreach (var (key, sum) in _sums) result[key] = sum / Math.Max(1, _miniBatches);
-            var total = clock.Elapsed.TotalSeconds;
-            result["train_tokens_per_s"] = _trainTokens / Math.Max(1e-9, total - _rolloutSeconds);
-            result["rollout_seconds"] = _rolloutSeconds;
-            result["iteration_seconds"] = total;
-            return new PpoIterationSummary(iteration, result, batch.PromptIndices, batch.Responses, scores);
-        }
+        public PpoIterationSummary Summarize() =>
+            new(iteration, _record.Summarize(), batch.PromptIndices, batch.Responses, scores);
 
         public void Dispose()
         {

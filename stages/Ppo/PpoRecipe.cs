@@ -1,4 +1,3 @@
-using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
@@ -24,10 +23,7 @@ internal static class PpoRecipe
         var policyDir = context.UpstreamDir(config.From);
         var rewardDir = context.UpstreamDir(config.RewardModel);
         ModelCheckpoint.ReadConfig(rewardDir, context.Spec.Model);
-        var evalPrompts = config.EvalPrompts is null ? null
-            : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var prompts = PromptSet.WithoutHeldOut(config.Prompts, evalPrompts,
-            StageComplianceCheck.HeldOutCount(context, config.EvalPrompts, config.EvalSamples), context.Log);
+        var (prompts, evalPrompts) = StageComplianceCheck.RlPrompts(context, config.Prompts, config.EvalPrompts, config.EvalSamples);
 
         torch.manual_seed(seed);
         var device = context.Device;

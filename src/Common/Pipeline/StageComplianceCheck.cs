@@ -2,6 +2,7 @@ using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.IO;
+using MiniLlmPipeline.Rlhf;
 
 namespace MiniLlmPipeline.Pipeline;
 
@@ -12,11 +13,25 @@ namespace MiniLlmPipeline.Pipeline;
 public static class StageComplianceCheck
 {
     /// <summary>
+    /// An RL stage's prompts: those of <paramref name="promptsFile"/> it trains on, and the held-out ones of
+    /// <paramref name="evalPromptsFile"/> its before/after check answers (null when it has none or
+    /// <paramref name="evalSamples"/> is 0). Training leaves out every held-out prompt the check or eval answers.
+    /// </summary>
+    public static (IReadOnlyList<PromptExample> Training, IReadOnlyList<PromptExample>? HeldOut) RlPrompts<TConfig>(
+        StageContext<TConfig> context, string promptsFile, string? evalPromptsFile, int evalSamples) where TConfig : class
+    {
+        var heldOut = evalPromptsFile is null || evalSamples == 0 ? null
+            : ParquetDatasets.ReadPrompts(evalPromptsFile, FormComplianceEvaluator.FormColumn);
+        var training = PromptSet.WithoutHeldOut(promptsFile, heldOut, HeldOutCount(context, evalPromptsFile, evalSamples), context.Log);
+        return (training, heldOut);
+    }
+
+    /// <summary>
     /// How many form prompts of <paramref name="evalPrompts"/> an RL stage keeps out of its training prompts: those its own
     /// check answers (<paramref name="evalSamples"/>), or all that eval answers when eval reads the same file, so every
     /// compliance figure of the report stays a held-out one.
     /// </summary>
-    public static int HeldOutCount<TConfig>(StageContext<TConfig> context, string? evalPrompts, int evalSamples) where TConfig : class =>
+    private static int HeldOutCount<TConfig>(StageContext<TConfig> context, string? evalPrompts, int evalSamples) where TConfig : class =>
         context.Spec.ConfigOf(StageCatalog.Eval) is { } eval && eval.Prompts == evalPrompts ? Math.Max(evalSamples, eval.Samples) : evalSamples;
 
     /// <summary>

@@ -16,6 +16,8 @@ public sealed class GrpoObjectiveTests
 
     private static readonly GptConfig Tiny = new(VocabSize: 12, DModel: 16, NLayers: 1, NHeads: 2, NKvHeads: 1, FfnHidden: 32, MaxSeqLen: 32, RopeTheta: 10000);
 
+    private static FavouredTokenReward Reward(int? failAtCall = null) => new(Stop, Favoured, failAtCall);
+
     private static readonly int[][] Prompts = [[2, 3, 4], [5, 6], [8, 9, 10, 11], [3, 3], [4, 9, 2], [11]];
 
     private static readonly GrpoConfig Config = new()
@@ -24,21 +26,6 @@ public sealed class GrpoObjectiveTests
         Temperature = 1.0, TopP = 1.0, Lr = 1e-2, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0, Beta = 0.02, LogEvery = 1,
         CheckpointEvery = 10_000,
     };
-
-    /// <summary>Score = the fraction of a response's tokens (stop token excluded) that are <see cref="Favoured"/>.</summary>
-    private sealed class FavouredTokenReward(int? failAtCall = null) : IRolloutReward
-    {
-        private int _calls;
-
-        public RolloutScores Score(RolloutBatch batch)
-        {
-            if (_calls++ == failAtCall) throw new InvalidOperationException("simulated crash");
-            var scores = batch.Responses
-                .Select(r => r.Where(t => t != Stop).ToArray())
-                .Select(r => r.Length == 0 ? 0f : r.Count(t => t == Favoured) / (float)r.Length).ToArray();
-            return new RolloutScores(scores, new Dictionary<string, double> { ["favoured_fraction"] = scores.Average() });
-        }
-    }
 
     private static (List<IReadOnlyDictionary<string, double>> Summaries, Gpt Policy) Train(TempDir dir, GrpoConfig config, IRolloutReward reward,
         bool resume = false)
@@ -57,7 +44,7 @@ public sealed class GrpoObjectiveTests
     public void KlToReference_IsZero_AndNothingIsClipped_BeforeTheFirstUpdate()
     {
         using var dir = new TempDir();
-        var (summaries, _) = Train(dir, Config with { Iterations = 1 }, new FavouredTokenReward());
+        var (summaries, _) = Train(dir, Config with { Iterations = 1 }, Reward());
 
         Assert.Equal(0.0, summaries[0]["kl"], 6);
         var first = MetricsLog.Read(dir.File(MetricsLog.FileName)).First(r => r["kind"].GetString() == "train");
@@ -70,7 +57,7 @@ public sealed class GrpoObjectiveTests
     public void Grpo_RaisesARuleBasedReward_ThatFavoursOneToken()
     {
         using var dir = new TempDir();
-        var (summaries, _) = Train(dir, Config with { Iterations = 12 }, new FavouredTokenReward());
+        var (summaries, _) = Train(dir, Config with { Iterations = 12 }, Reward());
 
         var first = summaries.Take(2).Average(s => s["reward_mean"]);
         var last = summaries.TakeLast(3).Average(s => s["reward_mean"]);
@@ -88,12 +75,12 @@ public sealed class GrpoObjectiveTests
     {
         var config = Config with { Iterations = 3, CheckpointEvery = 1 };   // every iteration
         using var straight = new TempDir();
-        var (full, fullPolicy) = Train(straight, config, new FavouredTokenReward());
+        var (full, fullPolicy) = Train(straight, config, Reward());
 
         using var crashed = new TempDir();
         // The third iteration's scoring fails: the run dies after the checkpoint at the end of iteration 2.
-        Assert.Throws<InvalidOperationException>(() => Train(crashed, config, new FavouredTokenReward(failAtCall: 2)));
-        var (resumed, resumedPolicy) = Train(crashed, config, new FavouredTokenReward(), resume: true);
+        Assert.Throws<InvalidOperationException>(() => Train(crashed, config, Reward(failAtCall: 2)));
+        var (resumed, resumedPolicy) = Train(crashed, config, Reward(), resume: true);
 
         Assert.Single(resumed);
         foreach (var key in new[] { "reward_mean", "kl", "policy_loss", "clip_fraction", "response_length" })

@@ -16,6 +16,8 @@ public sealed class PpoObjectiveTests
 
     private static readonly GptConfig Tiny = new(VocabSize: 12, DModel: 16, NLayers: 1, NHeads: 2, NKvHeads: 1, FfnHidden: 32, MaxSeqLen: 32, RopeTheta: 10000);
 
+    private static FavouredTokenReward Reward(int? failAtCall = null) => new(Stop, Favoured, failAtCall);
+
     private static readonly int[][] Prompts = [[2, 3, 4], [5, 6], [8, 9, 10, 11], [3, 3], [4, 9, 2], [11]];
 
     private static readonly PpoConfig Config = new()
@@ -23,21 +25,6 @@ public sealed class PpoObjectiveTests
         Prompts = "unused", Iterations = 3, RolloutBatch = 16, MiniBatch = 8, PpoEpochs = 2, MaxNewTokens = 6,
         Lr = 1e-2, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0, KlCoef = 0.02, LogEvery = 1, CheckpointEvery = 10_000,
     };
-
-    /// <summary>Score = the fraction of a response's tokens (stop token excluded) that are <see cref="Favoured"/>.</summary>
-    private sealed class FavouredTokenReward(int? failAtCall = null) : IRolloutReward
-    {
-        private int _calls;
-
-        public RolloutScores Score(RolloutBatch batch)
-        {
-            if (_calls++ == failAtCall) throw new InvalidOperationException("simulated crash");
-            var scores = batch.Responses
-                .Select(r => r.Where(t => t != Stop).ToArray())
-                .Select(r => r.Length == 0 ? 0f : r.Count(t => t == Favoured) / (float)r.Length).ToArray();
-            return new RolloutScores(scores, new Dictionary<string, double> { ["favoured_fraction"] = scores.Average() });
-        }
-    }
 
     private static (PolicyAndValue Model, Gpt Reference) NewModels()
     {
@@ -65,7 +52,7 @@ public sealed class PpoObjectiveTests
     public void KlToReference_IsExactlyZero_AtTheFirstIteration()
     {
         using var dir = new TempDir();
-        var (summaries, _) = Train(dir, Config with { Iterations = 1 }, new FavouredTokenReward());
+        var (summaries, _) = Train(dir, Config with { Iterations = 1 }, Reward());
 
         Assert.Equal(0.0, summaries[0].Metrics["kl"]);
         Assert.Equal(0.0, summaries[0].Metrics["non_score_reward"]);
@@ -79,7 +66,7 @@ public sealed class PpoObjectiveTests
     public void Ppo_RaisesARuleBasedReward_ThatFavoursOneToken()
     {
         using var dir = new TempDir();
-        var (summaries, _) = Train(dir, Config with { Iterations = 12 }, new FavouredTokenReward());
+        var (summaries, _) = Train(dir, Config with { Iterations = 12 }, Reward());
 
         var first = summaries[0].Metrics["reward_mean"];
         var last = summaries.TakeLast(3).Average(s => s.Metrics["reward_mean"]);
@@ -97,12 +84,12 @@ public sealed class PpoObjectiveTests
     {
         var config = Config with { Iterations = 3, KlTarget = 0.001, CheckpointEvery = 1 };   // every iteration
         using var straight = new TempDir();
-        var (full, _) = Train(straight, config, new FavouredTokenReward());
+        var (full, _) = Train(straight, config, Reward());
 
         using var crashed = new TempDir();
         // The third rollout's scoring fails: the run dies after the checkpoint at the end of iteration 2.
-        Assert.Throws<InvalidOperationException>(() => Train(crashed, config, new FavouredTokenReward(failAtCall: 2)));
-        var (resumed, _) = Train(crashed, config, new FavouredTokenReward(), resume: true);
+        Assert.Throws<InvalidOperationException>(() => Train(crashed, config, Reward(failAtCall: 2)));
+        var (resumed, _) = Train(crashed, config, Reward(), resume: true);
 
         Assert.Single(resumed);
         Assert.NotEqual(config.KlCoef, full[2].Metrics["kl_coef"]); // the controller did adapt
