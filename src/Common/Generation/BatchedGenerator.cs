@@ -6,9 +6,10 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Generation;
 
 /// <summary>
-/// Batched autoregressive decoding. Prompts are LEFT-padded so every row's next token sits in the
-/// last column; the attention mask hides the pads and positions count only real tokens, so a row
-/// decodes exactly as it would alone. With the KV cache each step feeds only the newest token.
+/// Batched autoregressive decoding with the KV cache: on the CPU through <see cref="CpuDecoder"/> (each row in its
+/// own cache slot, rows that stopped leave the batch); elsewhere, and without the cache, through the torch model with
+/// prompts LEFT-padded so every row's next token sits in the last column, the attention mask hiding the pads and
+/// positions counting only real tokens. Either way a row decodes exactly as it would alone.
 /// </summary>
 public static class BatchedGenerator
 {
@@ -31,8 +32,69 @@ public static class BatchedGenerator
         using var noGrad = torch.no_grad();
         using var threads = TorchRuntime.ForDecoding();
         using var fp32 = MixedPrecision.Suspend();
-        using var scope = torch.NewDisposeScope();
         var device = model.parameters().First().device;
+        return useKvCache && device.type == DeviceType.CPU
+            ? CpuDecoder.WithModel(model, TorchRuntime.DecodingThreads, trimmed.Count,
+                (decoder, cache) => GenerateOnCpu(decoder, cache, trimmed, settings, maxNew, stopIds, rng))
+            : GenerateWithTorch(model, trimmed, settings, maxNew, stopIds, padId, rng, useKvCache, device);
+    }
+
+    /// <summary>
+    /// <see cref="Generate"/> through <see cref="CpuDecoder"/>: each prompt in its own cache slot (no padding),
+    /// prefilled in one call, then one token per step for the rows still decoding only.
+    /// <see cref="CpuSampler"/> draws, seeded from <paramref name="rng"/> (the global torch generator when null), so a
+    /// seeded generator gives the same completions every time and successive calls on one generator differ.
+    /// </summary>
+    private static IReadOnlyList<int[]> GenerateOnCpu(
+        CpuDecoder decoder, DecodeCache cache, IReadOnlyList<int[]> prompts, SamplingSettings settings, int maxNew, int[] stopIds, torch.Generator? rng)
+    {
+        var batch = prompts.Count;
+        var vocab = decoder.Config.VocabSize;
+        var logits = new float[batch * vocab];
+        var slots = Enumerable.Range(0, batch).ToArray();
+        var stops = stopIds.ToHashSet();
+        var completions = Enumerable.Range(0, batch).Select(_ => new List<int>(maxNew)).ToArray();
+        var finished = new bool[batch];
+        decoder.Forward(cache, slots, prompts.SelectMany(p => p).ToArray(), prompts.Select(p => p.Length).ToArray(), logits);
+
+        var (activeSlots, activeTokens, ones) = (new int[batch], new int[batch], Enumerable.Repeat(1, batch).ToArray());
+        var activeLogits = new float[batch * vocab];
+        var sampler = new CpuSampler(settings, settings.IsGreedy ? 0 : SeedFrom(rng));
+        for (var step = 0; step < maxNew; step++)
+        {
+            var active = 0;
+            for (var row = 0; row < batch; row++)
+            {
+                if (finished[row]) continue;
+                var token = sampler.Next(logits.AsSpan(row * vocab, vocab));
+                completions[row].Add(token);
+                if (stops.Contains(token)) finished[row] = true;
+                else
+                {
+                    activeSlots[active] = row;
+                    activeTokens[active++] = token;
+                }
+            }
+            if (active == 0 || step == maxNew - 1) break;
+            decoder.Forward(cache, activeSlots.AsSpan(0, active), activeTokens.AsSpan(0, active), ones.AsSpan(0, active), activeLogits);
+            for (var i = 0; i < active; i++)
+                activeLogits.AsSpan(i * vocab, vocab).CopyTo(logits.AsSpan(activeSlots[i] * vocab, vocab));
+        }
+        return completions.Select(c => c.ToArray()).ToList();
+    }
+
+    /// <summary>A seed drawn from the torch generator, which advances it.</summary>
+    private static int SeedFrom(torch.Generator? rng)
+    {
+        using var scope = torch.NewDisposeScope();
+        return (int)torch.randint(int.MaxValue, [1], generator: rng).item<long>();
+    }
+
+    private static IReadOnlyList<int[]> GenerateWithTorch(
+        Gpt model, List<int[]> trimmed, SamplingSettings settings, int maxNew, int[] stopIds, int padId, torch.Generator? rng,
+        bool useKvCache, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
         var (ids, mask) = LeftPad(trimmed, padId, device);                // (B, P), (B, P) or null
         var batch = trimmed.Count;
         var stop = torch.tensor(stopIds.Select(i => (long)i).ToArray(), device: device);
