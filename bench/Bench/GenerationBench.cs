@@ -7,10 +7,11 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Bench;
 
 /// <summary>
-/// Greedy decoding of 256 new tokens (no stop token, so every run decodes all of them) with the KV
-/// cache and by re-running the whole sequence per token, at batch 1 and batch 16 (prompts of 12–16
-/// tokens, left-padded as in evaluation), for fp32 and bf16 matmuls, and cached decoding with one
-/// thread (the default, <see cref="TorchRuntime.DecodingThreads"/>) against all physical cores.
+/// Greedy decoding of 256 new tokens (no stop token, so every run decodes all of them) at batch 1 and batch 16
+/// (prompts of 12–16 tokens): through the C# decoder (<see cref="CpuDecoder"/>) on one thread and on every physical
+/// core, through the torch model with its KV cache (the path every decode took before the C# decoder; the ratio is
+/// taken in this run), and by re-running the whole sequence per token. The C# decoder computes in fp32 whatever
+/// the model's matmul dtype, so the section runs the fp32 model only.
 /// </summary>
 internal static class GenerationBench
 {
@@ -20,35 +21,41 @@ internal static class GenerationBench
     {
         var newTokens = options.Quick ? 32 : 256;
         var settings = new SamplingSettings { MaxNewTokens = newTokens, Greedy = true };
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-            foreach (var batch in new[] { 1, 16 })
+        var cores = TorchRuntime.PhysicalCores();
+        foreach (var batch in new[] { 1, 16 })
+        {
+            torch.manual_seed(1);
+            using var model = new Gpt(BenchModels.Default with { MaxSeqLen = 16 + newTokens });
+            model.eval();
+            var label = $"batch {batch}";
+            var prompts = Prompts(batch);
+            var repeats = options.Repeats(3);
+            double Rate(int threads, bool cpuDecoder)
             {
-                torch.manual_seed(1);
-                using var model = new Gpt(BenchModels.Default with { MaxSeqLen = 16 + newTokens, MatmulDtype = dtype });
-                model.eval();
-                var label = $"{MatmulBench.Name(dtype)} batch {batch}";
-                var prompts = Prompts(batch);
-                var seconds = Timing.BestSeconds(options.Repeats(3), () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null));
-                var cached = batch * newTokens / seconds;
-                yield return new(Section, $"{label} KV cache", cached, "tok/s", $"{newTokens} new tokens, best of {options.Repeats(3)}{(dtype == ScalarType.Float32 ? "" : "; Generate decodes in fp32 (MixedPrecision.Suspend)")}");
+                var decoding = TorchRuntime.DecodingThreads;
+                TorchRuntime.DecodingThreads = threads;
+                try
                 {
-                    var decoding = TorchRuntime.DecodingThreads;
-                    TorchRuntime.DecodingThreads = TorchRuntime.PhysicalCores();
-                    // 32 tokens: on a busy machine this variant is slow enough that 256 would take minutes.
-                    var shortRun = settings with { MaxNewTokens = 32 };
-                    var allCores = Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, prompts, shortRun, [], 0, null));
-                    TorchRuntime.DecodingThreads = decoding;
-                    yield return new(Section, $"{label} KV cache, {TorchRuntime.PhysicalCores()} threads", batch * 32 / allCores, "tok/s",
-                        $"32 new tokens, against {decoding} decoding thread(s) above");
+                    return batch * newTokens / Timing.BestSeconds(repeats, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useCpuDecoder: cpuDecoder));
                 }
-                if (dtype != ScalarType.Float32) continue; // re-forwarding is the fp32 reference the cache is judged against
-
-                var (reforward, how) = batch == 1
-                    ? (batch * newTokens / Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useKvCache: false)), "measured")
-                    : (batch * newTokens / ReforwardSeconds(model, prompts, newTokens), "estimated: one re-forward step timed every 32 tokens, interpolated");
-                yield return new(Section, $"{label} re-forward", reforward, "tok/s", $"{newTokens} new tokens, {how}");
-                yield return new(Section, $"{label} KV-cache speed-up", cached / reforward, "×", "KV cache tok/s ÷ re-forward tok/s");
+                finally
+                {
+                    TorchRuntime.DecodingThreads = decoding;
+                }
             }
+            var one = Rate(1, cpuDecoder: true);
+            yield return new(Section, $"{label} C# decoder, 1 thread", one, "tok/s", $"{newTokens} new tokens, best of {repeats}");
+            var all = Rate(cores, cpuDecoder: true);
+            yield return new(Section, $"{label} C# decoder, {cores} threads", all, "tok/s", $"{newTokens} new tokens, best of {repeats}; {all / one:F2}× one thread");
+            var torchPath = Rate(1, cpuDecoder: false);
+            yield return new(Section, $"{label} torch model, KV cache, 1 thread", torchPath, "tok/s",
+                $"{newTokens} new tokens, best of {repeats}; the C# decoder's best is {Math.Max(one, all) / torchPath:F1}× this");
+
+            var (reforward, how) = batch == 1
+                ? (batch * newTokens / Timing.BestSeconds(1, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useKvCache: false)), "measured")
+                : (batch * newTokens / ReforwardSeconds(model, prompts, newTokens), "estimated: one re-forward step timed every 32 tokens, interpolated");
+            yield return new(Section, $"{label} torch model, re-forward", reforward, "tok/s", $"{newTokens} new tokens, {how}");
+        }
     }
 
     private static List<int[]> Prompts(int batch) =>

@@ -1,25 +1,23 @@
-using TorchSharp;
+using MiniLlmPipeline.Generation;
 
 namespace MiniLlmPipeline.Stages.Serve;
 
-/// <summary>One choice of a job as a row of the decode batch.</summary>
-internal sealed class DecodeRow(GenerationJob job, int choice, int maxTokens, torch.Generator rng) : IDisposable
+/// <summary>One choice of a job as a row of the decode batch, in a cache slot of its own.</summary>
+internal sealed class DecodeRow(GenerationJob job, int choice, int slot, int maxTokens, CpuSampler sampler)
 {
     public GenerationJob Job => job;
     public int Choice => choice;
+    /// <summary>The row's slot in the scheduler's <see cref="DecodeCache"/>.</summary>
+    public int Slot => slot;
     /// <summary>Completion tokens this row may produce: the request's max_tokens, capped by the context left after the prompt.</summary>
     public int MaxTokens => maxTokens;
-    /// <summary>This row's own generator, so a seeded request samples the same tokens whatever it is batched with.</summary>
-    public torch.Generator Rng => rng;
+    /// <summary>This row's own sampler and seed, so a seeded request samples the same tokens whatever it is batched with.</summary>
+    public CpuSampler Sampler => sampler;
     public int Generated { get; set; }
     /// <summary>The newest sampled token, fed at the next decode step.</summary>
-    public long LastToken { get; set; }
-    /// <summary>The first KV-cache column that belongs to this row; the columns before it are masked out.</summary>
-    public int Start { get; set; }
-    /// <summary>Columns this row occupies in the cache (prompt + fed tokens).</summary>
-    public int Length { get; set; }
+    public int LastToken { get; set; }
+    /// <summary>False until the prompt has been fed (the row's first step is its prefill).</summary>
+    public bool Prefilled { get; set; }
     public bool Finished { get; set; }
     public bool Gone => Finished || job.ChoiceCancelled(choice);
-
-    public void Dispose() => rng.Dispose();
 }

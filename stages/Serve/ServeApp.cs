@@ -30,7 +30,7 @@ public static class ServeApp
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes);
-        var scheduler = new DecodeScheduler(generator.Model, generator.Tokenizer.PadId, options.Limits);
+        var scheduler = new DecodeScheduler(generator.Model, options.Limits);
         builder.Services.AddSingleton(scheduler);
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(scheduler.Dispose);

@@ -17,10 +17,7 @@ public sealed record ServeLimits
     public int MaxChoices { get; init; } = 8;
     /// <summary>Largest prompt in tokens; 0 = the model's context minus one (room for one token).</summary>
     public int MaxPromptTokens { get; init; }
-    /// <summary>
-    /// libtorch intra-op threads for large batches (one below 16 rows); null leaves the process's thread count alone,
-    /// as an in-process host such as the test suite wants (the setting is process-wide).
-    /// </summary>
+    /// <summary>Threads of the decoder (<see cref="Generation.CpuDecoder.Threads"/>); null = one, as the test suite's in-process hosts want.</summary>
     public int? Threads { get; init; }
     /// <summary>Seconds a 429 tells the client to wait.</summary>
     public int RetryAfterSeconds { get; init; } = 1;

@@ -17,11 +17,12 @@ public static class BatchedGenerator
     /// Completions (prompt excluded; the stop token included when one was produced). A row that has
     /// stopped is fed pads until every row stops or <see cref="SamplingSettings.MaxNewTokens"/> is
     /// reached. Prompts longer than max_seq_len − max_new_tokens keep their last tokens.
-    /// <paramref name="useKvCache"/> false re-runs the whole sequence per token (for benchmarks).
+    /// <paramref name="useKvCache"/> false re-runs the whole sequence per token, <paramref name="useCpuDecoder"/> false
+    /// decodes through the torch model on the CPU too (both for benchmarks and tests).
     /// </summary>
     public static IReadOnlyList<int[]> Generate(
         Gpt model, IReadOnlyList<int[]> prompts, SamplingSettings settings, int[] stopIds, int padId,
-        torch.Generator? rng, bool useKvCache = true)
+        torch.Generator? rng, bool useKvCache = true, bool useCpuDecoder = true)
     {
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
         var maxSeqLen = model.Config.MaxSeqLen;
@@ -33,7 +34,7 @@ public static class BatchedGenerator
         using var threads = TorchRuntime.ForDecoding();
         using var fp32 = MixedPrecision.Suspend();
         var device = model.parameters().First().device;
-        return useKvCache && device.type == DeviceType.CPU
+        return useKvCache && useCpuDecoder && device.type == DeviceType.CPU
             ? CpuDecoder.WithModel(model, TorchRuntime.DecodingThreads, trimmed.Count,
                 (decoder, cache) => GenerateOnCpu(decoder, cache, trimmed, settings, maxNew, stopIds, rng))
             : GenerateWithTorch(model, trimmed, settings, maxNew, stopIds, padId, rng, useKvCache, device);
