@@ -13,8 +13,10 @@ namespace MiniLlmPipeline.Training;
 /// waits for a descheduled worker, and one thread trained 3× faster at load 12. The count is not derived
 /// from the load average: that includes this pipeline's own previous stage, and a fixed count keeps
 /// resumed runs numerically identical.</item>
-/// <item>Decoding (<see cref="ForDecoding"/>) runs on <see cref="DecodingThreads"/> (one): its
-/// per-token ops are matrix-vector sized, too small to split across cores.</item>
+/// <item>Decoding through the C# decoder (<see cref="Generation.CpuDecoder"/>) runs on <see cref="DecodingThreads"/>
+/// (the physical cores, or <c>MINILLM_THREADS</c>): its workers spin between the small per-token products, so the
+/// second core pays (bench/README.md, generate). Decoding through the torch model (<see cref="ForDecoding"/>) runs
+/// libtorch on one thread: its per-token ops are matrix-vector sized, too small for its OpenMP barrier.</item>
 /// <item>One inter-op thread: the model runs one op at a time.</item>
 /// </list>
 /// </summary>
@@ -22,8 +24,8 @@ public static class TorchRuntime
 {
     private static bool configured;
 
-    /// <summary>Intra-op threads while decoding token by token.</summary>
-    public static int DecodingThreads { get; set; } = 1;
+    /// <summary>Threads of the C# decoder.</summary>
+    public static int DecodingThreads { get; set; } = ChooseThreads();
 
     public static void Configure()
     {
@@ -39,8 +41,8 @@ public static class TorchRuntime
     public static int ChooseThreads() =>
         int.TryParse(Environment.GetEnvironmentVariable("MINILLM_THREADS"), out var fromEnv) && fromEnv > 0 ? fromEnv : PhysicalCores();
 
-    /// <summary>Switches to <see cref="DecodingThreads"/> until disposed, then restores the previous count.</summary>
-    public static IDisposable ForDecoding() => new ThreadCount(DecodingThreads);
+    /// <summary>One libtorch thread until disposed (token-by-token decoding through the torch model), then the previous count.</summary>
+    public static IDisposable ForDecoding() => new ThreadCount(1);
 
     /// <summary>Distinct (package, core) pairs in /proc/cpuinfo; the logical CPU count where that is unavailable.</summary>
     public static int PhysicalCores()
