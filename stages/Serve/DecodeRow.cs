@@ -12,8 +12,21 @@ internal sealed class DecodeRow(GenerationJob job, int choice, int maxTokens, to
     /// <summary>This row's own generator, so a seeded request samples the same tokens whatever it is batched with.</summary>
     public torch.Generator Rng => rng;
     public int Generated { get; set; }
-    /// <summary>The newest sampled token, fed at the next decode step.</summary>
-    public long LastToken { get; set; }
+    /// <summary>The newest sampled token, fed at the next decode step; setting it counts it in <see cref="Counts"/>.</summary>
+    public long LastToken
+    {
+        get => _lastToken;
+        set
+        {
+            _lastToken = value;
+            Counts[(int)value] = Counts.GetValueOrDefault((int)value) + 1;
+        }
+    }
+
+    private long _lastToken;
+
+    /// <summary>How often this row sampled each token, for the frequency and presence penalties.</summary>
+    public Dictionary<int, int> Counts { get; } = [];
     /// <summary>The first KV-cache column that belongs to this row; the columns before it are masked out.</summary>
     public int Start { get; set; }
     /// <summary>Columns this row occupies in the cache (prompt + fed tokens).</summary>
