@@ -7,6 +7,7 @@
 #   make pretrain PIPELINE=pipelines/tiny.yaml        use another pipeline spec
 #   make generate PROMPT="以《春望》为题写一首五言律诗" FROM=sft
 #   make export FROM=sft [FORMAT=gguf|hf] [QUANT=f32|f16|q8_0]   runs/<pipeline>/export/<stage>/ (README: Use your model elsewhere)
+#   make explain FROM="sft grpo" [PROMPT="…"]   runs/<pipeline>/explain/<stages>/index.html (README: See inside the model)
 #   make data                       rebuild data/tang from the chinese-poetry npm package
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -28,7 +29,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test clean data bench report generate export serve chromium
+.PHONY: all build test clean data bench report generate export explain serve chromium
 
 # The default target: the whole default pipeline, skipping stages that are up to date.
 all: eval
@@ -80,6 +81,11 @@ generate: build
 export: build
 	$(DOTNET) $(BIN)/Export/$(CONFIG_DIR)/export.dll --pipeline $(PIPELINE) --from $(FROM) --format $(FORMAT) $(if $(QUANT),--quant $(QUANT)) \
 		$(foreach s,$(SET),--set $(s))
+
+# One page per run of it: attention heat-maps, next-token distributions, sampling strategies measured, anatomy, training curves.
+explain: build
+	$(DOTNET) $(BIN)/Explain/$(CONFIG_DIR)/explain.dll --pipeline $(PIPELINE) --from "$(FROM)" $(if $(PROMPT),--prompt "$(PROMPT)") \
+		$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE))
 
 # make serve FROM=sft [PORT=8080] [SERVE="--api-key KEY --host 0.0.0.0"]: an OpenAI-compatible server and a chat page
 # at http://127.0.0.1:8080/ over a completed stage's checkpoint (see README.md, "Serving the model").

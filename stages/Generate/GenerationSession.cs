@@ -1,5 +1,6 @@
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Generation;
+using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Pipeline;
 using TorchSharp;
 
@@ -12,6 +13,9 @@ internal sealed class GenerationSession(TextGenerator generator, SamplingSetting
 
     public static GenerationSession Open(PipelineSpec spec, string stage, bool chat, SamplingSettings settings, int seed)
     {
+        // The settings' keys are the options' names in snake case (top_p is --top-p).
+        if (settings.Problems().FirstOrDefault() is ({ } key, var problem))
+            throw new StageInputException($"--{key.Replace('_', '-')}: {problem}");
         var dir = RunFolders.CompletedStageDir(spec, stage, "generate");
         var device = DeviceSelector.Resolve(spec.Device);
         return new GenerationSession(TextGenerator.Load(dir, device, chat), settings, seed);

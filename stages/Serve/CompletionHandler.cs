@@ -24,7 +24,10 @@ internal sealed class CompletionHandler(TextGenerator generator, DecodeScheduler
         var request = chat ? parser.ParseChat(body) : parser.ParseCompletion(body);
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
         int[] stopIds = request.IgnoreEos ? [] : chat && generator.Chat ? _chatStops : _textStops;
-        var job = new GenerationJob(id, request.Prompt, request.N, request.MaxTokens, request.Temperature, request.TopP, request.Seed, stopIds);
+        var job = new GenerationJob(id, request.Prompt, request.N, request.MaxTokens, request.Temperature, request.TopP, request.Seed, stopIds)
+        {
+            FrequencyPenalty = request.FrequencyPenalty, PresencePenalty = request.PresencePenalty, MinP = request.MinP,
+        };
         if (!scheduler.TryEnqueue(job))
             throw new ApiError(429, $"The server is busy ({options.Limits.MaxQueue} requests queued); retry shortly", null, "rate_limit_exceeded");
         var choices = Enumerable.Range(0, request.N).Select(_ => new ChoiceText(generator.Tokenizer, stopIds, request.Stops)).ToArray();

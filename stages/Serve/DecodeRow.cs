@@ -13,9 +13,11 @@ internal sealed class DecodeRow(GenerationJob job, int choice, int slot, int max
     public int MaxTokens => maxTokens;
     /// <summary>This row's own sampler and seed, so a seeded request samples the same tokens whatever it is batched with.</summary>
     public CpuSampler Sampler => sampler;
-    public int Generated { get; set; }
+    /// <summary>The tokens sampled so far (the penalties count them).</summary>
+    public List<int> Tokens { get; } = [];
+    public int Generated => Tokens.Count;
     /// <summary>The newest sampled token, fed at the next decode step.</summary>
-    public int LastToken { get; set; }
+    public int LastToken => Tokens[^1];
     /// <summary>False until the prompt has been fed (the row's first step is its prefill).</summary>
     public bool Prefilled { get; set; }
     public bool Finished { get; set; }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.Model;
 
@@ -146,7 +147,11 @@ internal sealed class DecodeScheduler : IDisposable
             for (var choice = 0; choice < job.N; choice++)
             {
                 var seed = job.Seed is { } s ? unchecked((int)(s + (ulong)choice)) : Random.Shared.Next();
-                var settings = new SamplingSettings { Temperature = job.Temperature, TopP = job.TopP, Greedy = job.Greedy };
+                var settings = new SamplingSettings
+                {
+                    Temperature = job.Temperature, TopP = job.TopP, Greedy = job.Greedy, MinP = job.MinP,
+                    FrequencyPenalty = job.FrequencyPenalty, PresencePenalty = job.PresencePenalty,
+                };
                 admitted.Add(new DecodeRow(job, choice, _freeSlots.Pop(), Math.Min(job.MaxTokens, ContextLength - job.Prompt.Length),
                     new CpuSampler(settings, seed)));
             }
@@ -171,15 +176,15 @@ internal sealed class DecodeScheduler : IDisposable
         }
         var vocab = _decoder.Config.VocabSize;
         _decoder.Forward(_cache, slots, tokens.ToArray(), counts, _logits);
-        for (var i = 0; i < _rows.Count; i++) Emit(_rows[i], _rows[i].Sampler.Next(_logits.AsSpan(i * vocab, vocab)));
+        for (var i = 0; i < _rows.Count; i++)
+            Emit(_rows[i], _rows[i].Sampler.Next(_logits.AsSpan(i * vocab, vocab), CollectionsMarshal.AsSpan(_rows[i].Tokens)));
     }
 
     /// <summary>Hands a row's sampled token to its job and marks the row when it hit a stop token or its token budget.</summary>
     private static void Emit(DecodeRow row, int token)
     {
         if (row.Gone) return;
-        row.LastToken = token;
-        row.Generated++;
+        row.Tokens.Add(token);
         var writer = row.Job.Events.Writer;
         writer.TryWrite(new TokenEvent(row.Choice, token, null));
         string? finish = row.Job.StopIds.Contains(token) ? "stop" : row.Generated >= row.MaxTokens ? "length" : null;

@@ -23,6 +23,12 @@ internal sealed class GenerationJob(string id, int[] prompt, int n, int maxToken
     public double Temperature => temperature;
     public double TopP => topP;
     public bool Greedy => temperature == 0;
+    /// <summary>OpenAI's penalties over the tokens this choice generated so far (Sampler.Penalize); 0 = off.</summary>
+    public double FrequencyPenalty { get; init; }
+    public double PresencePenalty { get; init; }
+    /// <summary>Min-p (Nguyen et al. 2024) after temperature; 0 = off.</summary>
+    public double MinP { get; init; }
+    public bool HasPenalties => FrequencyPenalty != 0 || PresencePenalty != 0;
     public ulong? Seed => seed;
     public int[] StopIds => stopIds;
     public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();

@@ -7,7 +7,8 @@ namespace MiniLlmPipeline.Stages.Serve;
 /// <summary>A validated /v1/chat/completions or /v1/completions request, its prompt already encoded.</summary>
 internal sealed record ParsedRequest(
     int[] Prompt, int N, int MaxTokens, double Temperature, double TopP, ulong? Seed,
-    IReadOnlyList<string> Stops, bool Stream, bool IncludeUsage, bool IgnoreEos);
+    IReadOnlyList<string> Stops, bool Stream, bool IncludeUsage, bool IgnoreEos,
+    double FrequencyPenalty = 0, double PresencePenalty = 0, double MinP = 0);
 
 /// <summary>
 /// Reads an OpenAI request body field by field, so each problem is named: malformed JSON, a wrong type, a value out
@@ -129,7 +130,13 @@ internal sealed class RequestParser(TextGenerator generator, string modelName, S
         }
         // vLLM's extension: decode max_tokens whatever the model says (benchmarks want fixed-length answers).
         var ignoreEos = Bool(root, "ignore_eos");
-        return new ParsedRequest(prompt, n, maxTokens, temperature, topP, seed, Stops(root), stream, includeUsage, ignoreEos);
+        // OpenAI's penalties and their range; min_p as vLLM and llama.cpp's servers name it.
+        var frequencyPenalty = Number(root, "frequency_penalty", 0, -2, 2);
+        var presencePenalty = Number(root, "presence_penalty", 0, -2, 2);
+        var minP = Number(root, "min_p", 0, 0, 1);
+        if (minP == 1) throw ApiError.BadRequest("'min_p' must be less than 1", "min_p");
+        return new ParsedRequest(prompt, n, maxTokens, temperature, topP, seed, Stops(root), stream, includeUsage, ignoreEos,
+            frequencyPenalty, presencePenalty, minP);
     }
 
     private static IReadOnlyList<string> Stops(JsonElement root)

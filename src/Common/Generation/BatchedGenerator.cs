@@ -67,7 +67,7 @@ public static class BatchedGenerator
             for (var row = 0; row < batch; row++)
             {
                 if (finished[row]) continue;
-                var token = sampler.Next(logits.AsSpan(row * vocab, vocab));
+                var token = sampler.Next(logits.AsSpan(row * vocab, vocab), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(completions[row]));
                 completions[row].Add(token);
                 if (stops.Contains(token)) finished[row] = true;
                 else
@@ -112,7 +112,9 @@ public static class BatchedGenerator
             var hidden = model.HiddenStates(input, attentionMask: mask, cache: cache); // (B, T, C)
             var logits = model.Logits(hidden.select(1, -1));                        // (B, V)
             var active = finished.logical_not();                                     // (B) rows still decoding
-            var next = Sampler.Sample(logits, settings, rng).where(active, pad);     // (B)
+            // The penalties count this call's tokens so far (not the prompt), so only they are passed.
+            var previous = settings.HasPenalties && generated.Count > 0 ? torch.stack(generated, dim: 1) : null; // (B, step)
+            var next = Sampler.Sample(logits, settings, rng, previous).where(active, pad); // (B)
             if (stopIds.Length > 0) finished = (finished | torch.isin(next, stop)).MoveToOuterDisposeScope();
             if (mask is not null) mask = torch.cat([mask, active.unsqueeze(1)], dim: 1).MoveToOuterDisposeScope();
             input = (useKvCache ? next.unsqueeze(1) : torch.cat([input, next.unsqueeze(1)], dim: 1)).MoveToOuterDisposeScope();

@@ -3,9 +3,11 @@ using System.Numerics.Tensors;
 namespace MiniLlmPipeline.Generation;
 
 /// <summary>
-/// <see cref="Sampler"/>'s rule on host logits, for the CPU decoder: argmax when greedy, else softmax(logits / T)
-/// restricted to the top-k tokens (ties at the k-th kept, as there) and then to the top-p nucleus (a token is kept
-/// while the tokens ranked above it hold less than p), renormalised, one draw. The nucleus is found by sorting only
+/// <see cref="Sampler"/>'s rule on host logits, for the CPU decoder: the penalties on the tokens generated so far
+/// first (CTRL's repetition penalty, OpenAI's frequency and presence penalties, as <see cref="Sampler.Penalize"/>),
+/// then argmax when greedy, else softmax(logits / T) restricted to the top-k tokens (ties at the k-th kept, as
+/// there), to the top-p nucleus (a token is kept while the tokens ranked above it hold less than p) and to the
+/// min-p floor (p ≥ min_p · p_max), renormalised, one draw. The nucleus is found by sorting only
 /// the tokens above a small probability: when those already hold p, no token below them can enter it; only a flat
 /// distribution falls back to sorting the whole vocabulary. Sampling through libtorch cost ~0.3 ms per row per token
 /// (a full sort), more than the decoding step itself.
@@ -18,6 +20,8 @@ public sealed class CpuSampler
     private float[] _probs = [];
     private int[] _order = [];
     private float[] _keys = [];
+    private float[] _penalized = [];
+    private int[] _counts = [];
 
     /// <param name="seed">seeds the draws; the same seed and logits give the same tokens</param>
     public CpuSampler(SamplingSettings settings, int seed)
@@ -26,9 +30,10 @@ public sealed class CpuSampler
         _random = new Random(seed);
     }
 
-    /// <summary>The next token for one row of logits (V).</summary>
-    public int Next(ReadOnlySpan<float> logits)
+    /// <summary>The next token for one row of logits (V), after the tokens <paramref name="previous"/> this row generated so far.</summary>
+    public int Next(ReadOnlySpan<float> logits, ReadOnlySpan<int> previous = default)
     {
+        if (_settings.HasPenalties && previous.Length > 0) logits = Penalize(logits, previous);
         if (_settings.IsGreedy) return TensorPrimitives.IndexOfMax(logits);
         var kept = Keep(logits);
         var probs = _probs.AsSpan(0, logits.Length);
@@ -40,7 +45,29 @@ public sealed class CpuSampler
         return kept[^1]; // rounding left u a hair above zero
     }
 
-    /// <summary>The tokens that may be drawn (top-k, then nucleus) with their probabilities in the buffer; for tests.</summary>
+    /// <summary>
+    /// A copy of the logits with every token seen in <paramref name="previous"/> penalised: logit/θ if positive,
+    /// logit·θ if not (repetition), then − count·frequency − presence.
+    /// </summary>
+    private ReadOnlySpan<float> Penalize(ReadOnlySpan<float> logits, ReadOnlySpan<int> previous)
+    {
+        if (_penalized.Length < logits.Length) (_penalized, _counts) = (new float[logits.Length], new int[logits.Length]);
+        var penalized = _penalized.AsSpan(0, logits.Length);
+        logits.CopyTo(penalized);
+        foreach (var token in previous) _counts[token]++;
+        foreach (var token in previous)
+        {
+            var count = _counts[token];
+            if (count == 0) continue; // already penalised (a repeated token)
+            var logit = penalized[token];
+            logit = logit > 0 ? logit / (float)_settings.RepetitionPenalty : logit * (float)_settings.RepetitionPenalty;
+            penalized[token] = logit - count * (float)_settings.FrequencyPenalty - (float)_settings.PresencePenalty;
+            _counts[token] = 0;
+        }
+        return penalized;
+    }
+
+    /// <summary>The tokens that may be drawn (top-k, nucleus, min-p) with their probabilities in the buffer; for tests.</summary>
     internal ReadOnlySpan<int> Keep(ReadOnlySpan<float> logits)
     {
         var vocab = logits.Length;
@@ -58,8 +85,9 @@ public sealed class CpuSampler
         var count = 0;
         if (_settings.TopP >= 1)
         {
+            var floor = MinPFloor(probs);
             for (var i = 0; i < vocab; i++)
-                if (probs[i] > 0) _order[count++] = i;
+                if (probs[i] > 0 && probs[i] >= floor) _order[count++] = i;
             return _order.AsSpan(0, count);
         }
 
@@ -85,8 +113,16 @@ public sealed class CpuSampler
         var before = 0.0;
         var nucleus = 0;
         while (nucleus < count && before < _settings.TopP) before += probs[order[nucleus++]];
-        return order[..Math.Max(1, nucleus)];
+        nucleus = Math.Max(1, nucleus);
+        // Min-p last, on the same probabilities (the order is descending, so the floor cuts a suffix).
+        var minFloor = MinPFloor(probs);
+        while (nucleus > 1 && probs[order[nucleus - 1]] < minFloor) nucleus--;
+        return order[..nucleus];
     }
+
+    /// <summary>min_p × the largest probability (0 when min-p is off).</summary>
+    private float MinPFloor(ReadOnlySpan<float> probs) =>
+        _settings.MinP > 0 ? (float)_settings.MinP * TensorPrimitives.Max(probs) : 0f;
 
     /// <summary>The k-th largest value (k ≥ 1), by partial selection on a copy.</summary>
     private float KthLargest(ReadOnlySpan<float> values, int k)

@@ -32,6 +32,12 @@ public sealed class CausalSelfAttention : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Where <see cref="AttentionRecording"/> collects this layer's softmax weights; null (always, but while a
+    /// sequence is being explained) takes the fused kernel, which returns none.
+    /// </summary>
+    internal List<Tensor>? Recorded { get; set; }
+
     /// <summary>The projection that writes into the residual stream (scaled at init).</summary>
     internal MixedPrecisionLinear OutputProjection => o_proj;
 
@@ -61,8 +67,25 @@ public sealed class CausalSelfAttention : nn.Module
             k = k.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
             v = v.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
         }
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, isCausal); // (B, H, T, D)
+        var y = Recorded is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, isCausal) // (B, H, T, D)
+            : RecordedAttention(q, k, v, mask, isCausal);
         y = y.transpose(1, 2).contiguous().view(b, t, nHeads * headDim);          // (B, T, C)
         return o_proj.forward(y).MoveToOuterDisposeScope();                       // (B, T, C)
+    }
+
+    /// <summary>
+    /// softmax(QKᵀ/√d + mask)·V written out in fp32, the same masks as the kernel, keeping the weights
+    /// (B, H, T, S) in <see cref="Recorded"/>.
+    /// </summary>
+    private Tensor RecordedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal)
+    {
+        var scores = q.to(float32).matmul(k.to(float32).transpose(-2, -1)) / Math.Sqrt(headDim); // (B, H, T, S)
+        var (t, s) = (scores.shape[^2], scores.shape[^1]);
+        var allowed = mask ?? (isCausal ? torch.ones(t, s, dtype: @bool, device: q.device).tril() : null);
+        if (allowed is not null) scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        var weights = scores.softmax(-1);
+        Recorded!.Add(weights.detach().DetachFromDisposeScope());
+        return weights.matmul(v.to(float32)).to(v.dtype);                        // (B, H, T, D)
     }
 }

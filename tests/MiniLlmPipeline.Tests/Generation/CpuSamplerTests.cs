@@ -56,4 +56,30 @@ public class CpuSamplerTests
         var second = new CpuSampler(settings, seed: 4);
         Assert.Equal(Enumerable.Range(0, 50).Select(_ => first.Next(logits)), Enumerable.Range(0, 50).Select(_ => second.Next(logits)));
     }
+
+    [Fact]
+    public void Penalties_AndMinP_MatchTheTorchSampler()
+    {
+        // Token 0 leads by 0.5 and was generated once: presence 1 → 3 − 1 = 2 < 2.5, so greedy picks token 1.
+        float[] logits = [3f, 2.5f, 0f, -1f];
+        int[] previous = [0, 3, 3];
+        var presence = new SamplingSettings { Greedy = true, PresencePenalty = 1 };
+        Assert.Equal(1, new CpuSampler(presence, seed: 0).Next(logits, previous));
+        Assert.Equal(0, new CpuSampler(presence, seed: 0).Next(logits)); // nothing generated yet: no penalty
+
+        // Against Sampler.Penalize on the same counts: repetition 1.3, frequency 0.4, presence 0.2.
+        using var scope = torch.NewDisposeScope();
+        var settings = new SamplingSettings { Greedy = true, RepetitionPenalty = 1.3, FrequencyPenalty = 0.4, PresencePenalty = 0.2 };
+        var counts = Sampler.TokenCounts(torch.tensor(previous.Select(t => (long)t).ToArray(), [1, previous.Length]), logits.Length);
+        var expected = Sampler.Penalize(torch.tensor(logits, [1, logits.Length]), counts, 1.3, 0.4, 0.2).squeeze(0).data<float>().ToArray();
+        var tokenAfter = new CpuSampler(settings, seed: 0).Next(logits, previous);
+        Assert.Equal(Array.IndexOf(expected, expected.Max()), tokenAfter);
+
+        // Min-p 0.5 on p = (0.6, 0.35, 0.05): the floor 0.3 keeps tokens 0 and 1, as the torch filter does.
+        float[] peaked = [.. new[] { 0.6, 0.35, 0.05 }.Select(p => (float)Math.Log(p))];
+        var minP = new SamplingSettings { Temperature = 1, MinP = 0.5 };
+        var kept = Sampler.Filter(torch.tensor(peaked, [1, 3]), 0, 1.0, 0.5).squeeze(0).isfinite().nonzero().squeeze(-1).data<long>().Select(i => (int)i);
+        Assert.Equal(kept.Order(), new CpuSampler(minP, seed: 0).Keep(peaked).ToArray().Order());
+        Assert.Equal([0, 1], new CpuSampler(minP with { TopP = 0.99 }, seed: 0).Keep(peaked).ToArray().Order());
+    }
 }
