@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Model;
+
 namespace MiniLlmPipeline.Training;
 
 /// <summary>
@@ -20,6 +22,11 @@ public abstract record OptimizerConfig
     public int LogEvery { get; init; } = 10;
     /// <summary>What to do with a NaN/Inf loss or gradient: <c>stop</c> (default) or <c>skip</c> the step.</summary>
     public string OnNonFinite { get; init; } = "stop";
+    /// <summary>
+    /// Train LoRA adapters instead of every weight (<c>lora: { rank, alpha, dropout, targets }</c>); null (the default)
+    /// trains the full model. The stage attaches them with <see cref="LoraAdapters.Attach"/>.
+    /// </summary>
+    public LoraConfig? Lora { get; init; }
 
     /// <summary>Range problems as (key, problem); empty when valid. Stages add their own.</summary>
     public virtual IEnumerable<(string Key, string Problem)> Problems()
@@ -34,5 +41,7 @@ public abstract record OptimizerConfig
         if (CheckpointEvery <= 0) yield return ("checkpoint_every", "must be positive");
         if (LogEvery <= 0) yield return ("log_every", "must be positive");
         if (OnNonFinite is not ("stop" or "skip")) yield return ("on_non_finite", "must be 'stop' or 'skip'");
+        if (Lora is not null)
+            foreach (var problem in Lora.Problems()) yield return problem;
     }
 }

@@ -43,7 +43,8 @@ public sealed class Trainer(TrainerOptions options)
         {
             for (var iteration = run.StartStep / perIteration; iteration < iterations; iteration++)
             {
-                using (torch.no_grad()) objective.Collect(iteration);
+                // Experience comes from the policy as it samples: eval mode (no dropout), no gradients.
+                using (InferenceMode.Enter(model)) objective.Collect(iteration);
                 for (var step = 0; step < perIteration; step++)
                     run.Step(reporter, iteration * perIteration + step, microBatches: 1, _ => objective.Loss(iteration, step));
                 var done = (iteration + 1) * perIteration;
