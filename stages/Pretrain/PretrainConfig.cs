@@ -12,6 +12,9 @@ public sealed record PretrainConfig : TrainingConfig, IStageConfig
     public string? Data { get; init; }
     public string? ValData { get; init; }
 
+    /// <summary>The tokenize stage's val.bin, or val_data with a data file of its own.</summary>
+    public override bool HasValidationData => Data is null || ValData is not null;
+
     public override IEnumerable<(string Key, string Problem)> Problems()
     {
         foreach (var problem in base.Problems()) yield return problem;

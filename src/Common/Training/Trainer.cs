@@ -26,7 +26,7 @@ public sealed class Trainer(TrainerOptions options)
             {
                 if (!run.Step(reporter, step, config.GradAccum, micro => objective.Loss((long)step * config.GradAccum + micro))) continue;
                 var done = step + 1;
-                if (done % config.EvalEvery == 0 || done == totalSteps) run.Evaluate(reporter, done, objective);
+                if ((done % config.EvalEvery == 0 || done == totalSteps) && run.Evaluate(reporter, done, objective)) break;
                 if (done % config.CheckpointEvery == 0 && done < totalSteps) run.Checkpoint(done);
             }
         });
