@@ -38,13 +38,18 @@ public sealed class LoraAdapter : nn.Module
     public Parameter A => lora_A;
     public Parameter B => lora_B;
 
-    /// <summary>(α/r)·B·A·dropout(x) (…, out) for x (…, in), in the base layer's matmul dtype so the sum keeps its dtype.</summary>
-    public Tensor Update(Tensor x)
+    /// <summary>
+    /// y + (α/r)·B·A·dropout(x) for the base layer's output y (…, out) and its input x (…, in), added into y in place, in
+    /// the base layer's matmul dtype so y keeps its dtype; the scale rides on the add (one op fewer per layer).
+    /// </summary>
+    public Tensor AddTo(Tensor y, Tensor x)
     {
+        // add_ hands back a second handle to y, which the scope frees; y itself lives on in the caller's scope.
         using var scope = torch.NewDisposeScope();
         var input = Dropout > 0 ? nn.functional.dropout(x, Dropout, training) : x;
-        var down = MixedPrecision.Linear(input, lora_A, computeDtype);   // (…, r)
-        return (MixedPrecision.Linear(down, lora_B, computeDtype) * Scaling).MoveToOuterDisposeScope(); // (…, out)
+        var down = MixedPrecision.Linear(input, lora_A, computeDtype);     // (…, r)
+        y.add_(MixedPrecision.Linear(down, lora_B, computeDtype), Scaling); // (…, out)
+        return y;
     }
 
     /// <summary>The merged weight W₀ + (α/r)·B·A (out × in), for a checkpoint that needs no adapter to load.</summary>

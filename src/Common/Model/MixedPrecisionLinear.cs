@@ -37,7 +37,7 @@ public sealed class MixedPrecisionLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) // (..., in) → (..., out)
     {
         var y = MixedPrecision.Linear(x, weight, computeDtype);
-        return Adapter is { Enabled: true } adapter ? y.add_(adapter.Update(x)) : y;
+        return Adapter is { Enabled: true } adapter ? adapter.AddTo(y, x) : y;
     }
 
     /// <summary>Puts a fresh adapter on this layer (<see cref="LoraAdapters.Attach"/>); the base weight is frozen by the caller.</summary>
