@@ -52,6 +52,9 @@ public sealed record DpoConfig : TrainingConfig, IStageConfig
     public double Temperature { get; init; } = 0.7;
     public double TopP { get; init; } = 0.9;
 
+    /// <summary>Offline DPO validates on val_data; on-policy rounds have no validation set.</summary>
+    public override bool HasValidationData => Mode == Offline && ValData is not null;
+
     public override IEnumerable<(string Key, string Problem)> Problems()
     {
         foreach (var problem in base.Problems()) yield return problem;

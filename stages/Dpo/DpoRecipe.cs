@@ -21,6 +21,7 @@ internal static class DpoRecipe
         if (config.Mode == DpoConfig.OnPolicy) return OnPolicyDpoRecipe.Run(context);
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
         using var policy = upstream.Model;
+        context.AttachLora(policy);
         var tokenizer = upstream.Tokenizer;
         var maxSeqLen = policy.Config.MaxSeqLen;
 
@@ -43,7 +44,9 @@ internal static class DpoRecipe
         var totalSteps = config.ResolveSteps(train.Pairs.Count);
         var clock = Stopwatch.StartNew();
         policy.eval();
-        var scored = objective.PrecomputeReference((long)totalSteps * config.GradAccum);
+        // The reference is the starting policy: with LoRA its frozen base, the adapters switched off.
+        int scored;
+        using (LoraAdapters.Disable(policy)) scored = objective.PrecomputeReference((long)totalSteps * config.GradAccum);
         var referenceSeconds = clock.Elapsed.TotalSeconds;
         context.Log($"reference log-probs of {scored:N0} training and {objective.ValidationPairs} validation pairs in {referenceSeconds:F1}s");
         var result = new Trainer(context.TrainerOptions($"DPO loss ({config.LossType}, β = {config.Beta})", policy.FlopsPerToken((int)meanLength)))

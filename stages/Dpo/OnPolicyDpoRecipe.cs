@@ -23,6 +23,7 @@ internal static class OnPolicyDpoRecipe
         torch.manual_seed(seed);
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
         using var policy = upstream.Model;
+        context.AttachLora(policy);
         var tokenizer = upstream.Tokenizer;
         using var rewardModel = config.RewardModel is { } rm
             ? FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(context.UpstreamDir(rm), context.Device, headRequired: true)) : null;

@@ -74,7 +74,8 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         try
         {
             var oldLogProbs = RolloutLogProbs.Of(_policy, batch, _config.Temperature);
-            var refLogProbs = RolloutLogProbs.Of(_reference, batch, _config.Temperature);
+            Tensor refLogProbs;
+            using (LoraAdapters.Disable(_reference)) refLogProbs = RolloutLogProbs.Of(_reference, batch, _config.Temperature);
             var scores = _reward.Score(batch);
             var rewards = tensor(scores.Total, device: device);
             var advantages = GroupAdvantages.Compute(rewards, group, _config.ScaleRewards);

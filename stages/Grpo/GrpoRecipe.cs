@@ -27,22 +27,24 @@ internal static class GrpoRecipe
         var upstream = UpstreamModel.Load(policyDir, context.Spec.Model, device);
         var tokenizer = upstream.Tokenizer;
         using var policy = upstream.Model;
-        // Loaded like the policy, so a from: hf: folder (untied head, sharded weights) gives the same reference.
-        using var reference = FrozenModel.Freeze(UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
+        context.AttachLora(policy);
+        // With LoRA the policy with its adapters off; else a copy loaded like the policy, so a from: hf: folder (untied
+        // head, sharded weights) gives the same reference.
+        using var reference = FrozenReference.For(policy, () => UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
         using var rewardModel = config.RewardModel is { } rm
             ? FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(context.UpstreamDir(rm), device, headRequired: true)) : null;
         context.Log($"policy '{config.From}' ({policy.ParameterCount / 1e6:F2}M), {prompts.Count} prompts, {config.Iterations} iterations × " +
                     $"{config.PromptsPerIteration} prompts × {config.GroupSize} answers, {config.StepsPerIteration} steps each, " +
                     $"reward {Describe(config.Reward)}{(config.RewardModel is { } name ? $" (reward model '{name}')" : "")}, device {device.type}");
 
-        var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
+        var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference.Model, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
         int[] stopIds = [tokenizer.ImEndId, tokenizer.EndOfTextId];
         var samples = new RolloutSamples(Path.Combine(context.StageDir, "samples.md"), "GRPO samples (best and worst answer of a group)",
             tokenizer, prompts, context.Log);
-        using var objective = new GrpoObjective(policy, reference, encoded,
+        using var objective = new GrpoObjective(policy, reference.Model, encoded,
             new PoetryReward(rewardModel, tokenizer, prompts, config.Reward, stopIds), config, seed, stopIds, tokenizer.PadId, samples);
         var result = new Trainer(context.TrainerOptions($"GRPO loss ({config.LossType}, β = {config.Beta})"))
             .TrainIterations(policy, objective, config, config.Iterations);

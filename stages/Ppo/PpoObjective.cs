@@ -132,7 +132,8 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             var logits = ResponseLogits(_model.Policy, batch.Ids, batch.AttentionMask, p, r);         // (B, R, V)
             var logProbs = TokenLogProbs.Of(logits, batch.ResponseIds);                                // (B, R)
             var entropy = Entropy.FromLogits(logits, mask).item<float>();
-            var refLogProbs = ResponseLogProbs(_reference, batch.Ids, batch.AttentionMask, batch.ResponseIds, p);
+            Tensor refLogProbs;
+            using (LoraAdapters.Disable(_reference)) refLogProbs = ResponseLogProbs(_reference, batch.Ids, batch.AttentionMask, batch.ResponseIds, p);
             var values = ResponseValues(batch.Ids, batch.AttentionMask, p, r);
             var scores = _reward.Score(batch);
             var score = tensor(scores.Total, device: device);                                          // (B)

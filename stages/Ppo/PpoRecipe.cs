@@ -29,8 +29,10 @@ internal static class PpoRecipe
         var device = context.Device;
         var upstream = UpstreamModel.Load(policyDir, context.Spec.Model, device);
         var tokenizer = upstream.Tokenizer;
-        // Loaded like the policy, so a from: hf: folder (untied head, sharded weights) gives the same reference.
-        using var reference = FrozenModel.Freeze(UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
+        context.AttachLora(upstream.Model);
+        // With LoRA the policy with its adapters off; else a copy loaded like the policy, so a from: hf: folder (untied
+        // head, sharded weights) gives the same reference.
+        using var reference = FrozenReference.For(upstream.Model, () => UpstreamModel.Load(policyDir, context.Spec.Model, device).Model);
         using var rewardModel = FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true));
         // The value model starts as the reward model (InstructGPT, Ouyang et al. 2022 §3.5): it already reads the quality
         // of a prompt + partial response, so its first value estimates are informative and the first advantages are not
@@ -38,16 +40,18 @@ internal static class PpoRecipe
         var value = config.ValueInit == PpoConfig.ValueFromPolicy
             ? ModelCheckpoint.LoadScalarHead(policyDir, device, headRequired: false)
             : ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true);
+        // With lora: the value trunk trains adapters too, its scalar head in full.
+        context.AttachLora(value.Trunk);
         using var model = new PolicyAndValue(upstream.Model, value);
         context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
                     $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
-        var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference, tokenizer, chat: true), evalPrompts,
+        var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference.Model, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, config.From);
 
         var encoded = prompts.Select(p => ChatTemplate.RenderPrompt(tokenizer, p.Prompt)).ToList();
         var samples = new RolloutSamples(Path.Combine(context.StageDir, "samples.md"), "PPO rollout samples", tokenizer, prompts, context.Log);
-        using var objective = new PpoObjective(model, reference, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward, [tokenizer.ImEndId, tokenizer.EndOfTextId]),
+        using var objective = new PpoObjective(model, reference.Model, encoded, new PoetryReward(rewardModel, tokenizer, prompts, config.Reward, [tokenizer.ImEndId, tokenizer.EndOfTextId]),
             config, seed, [tokenizer.ImEndId, tokenizer.EndOfTextId], tokenizer.PadId,
             Path.Combine(context.StageDir, KlCoefficientHistory.FileName), samples);
         var result = new Trainer(context.TrainerOptions("PPO loss (policy + value_coef × value)"))

@@ -9,4 +9,6 @@ public sealed record RewardModelConfig : TrainingConfig, IStageConfig
     public string From { get; init; } = StageCatalog.Sft.Name;
     public required string Data { get; init; }
     public string? ValData { get; init; }
+
+    public override bool HasValidationData => ValData is not null;
 }

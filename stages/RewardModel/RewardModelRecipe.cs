@@ -22,6 +22,8 @@ internal static class RewardModelRecipe
         var config = context.Config;
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
         var tokenizer = upstream.Tokenizer;
+        // With lora: the trunk trains adapters only, and the fresh scalar head below trains in full.
+        context.AttachLora(upstream.Model);
         // The checked upstream trunk (what LoadScalarHead(from, headRequired: false) would give) under a fresh head,
         // initialised from the run seed so a rerun starts from the same reward model.
         torch.manual_seed(context.Spec.Seed);

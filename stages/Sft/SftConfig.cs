@@ -14,6 +14,8 @@ public sealed record SftConfig : TrainingConfig, IStageConfig
     /// <summary>How many of <see cref="EvalPrompts"/> to answer before and after training; 0 skips the check.</summary>
     public int EvalSamples { get; init; } = 64;
 
+    public override bool HasValidationData => ValData is not null;
+
     public override IEnumerable<(string Key, string Problem)> Problems()
     {
         foreach (var problem in base.Problems()) yield return problem;

@@ -19,6 +19,7 @@ internal static class SftRecipe
         var config = context.Config;
         var upstream = UpstreamModel.Load(context.UpstreamDir(config.From), context.Spec.Model, context.Device);
         using var model = upstream.Model;
+        context.AttachLora(model);
         var tokenizer = upstream.Tokenizer;
         var maxLength = model.Config.MaxSeqLen;
 

@@ -6,11 +6,14 @@ namespace MiniLlmPipeline.Model;
 
 /// <summary>
 /// A bias-free linear layer y = x·Wᵀ whose fp32 weight is multiplied in the model's matmul dtype
-/// (<see cref="MixedPrecision"/>). The parameter is named <c>weight</c>, as nn.Linear's, so
-/// checkpoint names stay Hugging Face's (<c>q_proj.weight</c>, ...).
+/// (<see cref="MixedPrecision"/>), plus, once one is attached, a LoRA update (<see cref="LoraAdapter"/>). The parameter is
+/// named <c>weight</c>, as nn.Linear's, so checkpoint names stay Hugging Face's (<c>q_proj.weight</c>, ...).
 /// </summary>
 public sealed class MixedPrecisionLinear : nn.Module<Tensor, Tensor>
 {
+    /// <summary>The submodule name of an attached adapter (its parameters: <c>…q_proj.lora.lora_A</c>).</summary>
+    public const string AdapterName = "lora";
+
     private readonly Parameter weight;
     private readonly ScalarType computeDtype;
 
@@ -24,5 +27,25 @@ public sealed class MixedPrecisionLinear : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
 
-    public override Tensor forward(Tensor x) => MixedPrecision.Linear(x, weight, computeDtype); // (..., in) → (..., out)
+    public int InFeatures => (int)weight.shape[1];
+
+    public int OutFeatures => (int)weight.shape[0];
+
+    /// <summary>The LoRA update on this layer, or null (then the forward is the plain matmul and nothing else).</summary>
+    public LoraAdapter? Adapter { get; private set; }
+
+    public override Tensor forward(Tensor x) // (..., in) → (..., out)
+    {
+        var y = MixedPrecision.Linear(x, weight, computeDtype);
+        return Adapter is { Enabled: true } adapter ? adapter.AddTo(y, x) : y;
+    }
+
+    /// <summary>Puts a fresh adapter on this layer (<see cref="LoraAdapters.Attach"/>); the base weight is frozen by the caller.</summary>
+    internal LoraAdapter Attach(LoraConfig config, Generator generator)
+    {
+        if (Adapter is not null) throw new InvalidOperationException("this layer already has a LoRA adapter");
+        Adapter = new LoraAdapter(InFeatures, OutFeatures, config, computeDtype, weight.device, generator);
+        register_module(AdapterName, Adapter);
+        return Adapter;
+    }
 }

@@ -46,7 +46,8 @@ public static class ModelCheckpoint
     /// <summary>
     /// Writes weights, config and tokenizer of a <see cref="Gpt"/> or <see cref="ScalarHeadModel"/> into
     /// <paramref name="stageDir"/>, each file atomically; config.json is the model's own config, so it cannot
-    /// disagree with the weights.
+    /// disagree with the weights. A model with LoRA adapters is written merged (plain Llama weights, which every later
+    /// stage, eval, export and serve read unchanged), plus its adapters alone in PEFT's layout (<see cref="PeftAdapterFiles"/>).
     /// </summary>
     public static void Save(string stageDir, nn.Module model, string? tokenizerDir)
     {
@@ -57,8 +58,9 @@ public static class ModelCheckpoint
             _ => throw new ArgumentException($"a checkpoint holds a {nameof(Gpt)} or a {nameof(ScalarHeadModel)}, not a {model.GetType().Name}", nameof(model)),
         };
         Directory.CreateDirectory(stageDir);
-        var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        Safetensors.Save(Path.Combine(stageDir, WeightsFile), weights, ScalarType.Float32);
+        using (torch.NewDisposeScope())
+            Safetensors.Save(Path.Combine(stageDir, WeightsFile), LoraAdapters.MergedWeights(model), ScalarType.Float32);
+        PeftAdapterFiles.Save(stageDir, model, scalarHead);
         AtomicFile.WriteAllText(Path.Combine(stageDir, ConfigFile), HuggingFaceConfig(config, scalarHead).ToJsonString(JsonDefaults.Options));
         if (tokenizerDir is null) return;
         if (!Directory.Exists(tokenizerDir)) throw new StageInputException($"{tokenizerDir}: tokenizer folder not found");

@@ -133,6 +133,7 @@ public static class PipelineSpecLoader
             if (!spec.Stages.TryGetValue(stage.Name, out var config)) continue;
             var prefix = $"stages.{stage.Name}";
             Check(prefix, stage.Problems(config));
+            if (config is Training.OptimizerConfig { Lora: { } lora }) Check(prefix, lora.Problems(spec.Model));
             foreach (var reference in stage.References(config).Where(r => !r.Optional))
             {
                 // from: hf:<folder> names a Hugging Face Llama folder instead of a stage (HfModelFolder); its files are checked when the stage loads it.

@@ -35,5 +35,18 @@ public sealed class StageContext<TConfig>(
         Seed = Spec.Seed, StageName = Stage, PlotTitle = plotTitle, FlopsPerToken = flopsPerToken,
     };
 
+    /// <summary>
+    /// LoRA adapters on <paramref name="model"/> when the stage's block has <c>lora:</c> (<see cref="LoraAdapters.Attach"/>:
+    /// base weights frozen, only the adapters trainable), logged with the share of parameters that train; otherwise nothing.
+    /// </summary>
+    public void AttachLora(Gpt model)
+    {
+        if (Config is not OptimizerConfig { Lora: { } lora }) return;
+        var total = model.ParameterCount;
+        var adapters = LoraAdapters.Attach(model, lora, Spec.Seed);
+        Log($"LoRA rank {lora.Rank}, alpha {lora.Alpha:G4} on {string.Join(", ", lora.Targets)}: {adapters:N0} trainable adapter " +
+            $"parameters ({100.0 * adapters / total:F2}% of the {total:N0} frozen base parameters)");
+    }
+
     public void Log(string message) => Console.Error.WriteLine($"[{Stage}] {message}");
 }

@@ -52,6 +52,7 @@ internal sealed class YamlConfigBinder(string sourceFile, IReadOnlyDictionary<Ya
                 throw Error(node, keyPath, $"expected {Describe(underlying)}, got a {(node is YamlMappingNode ? "mapping" : "list")}");
             return ParseScalar(underlying, s, keyPath);
         }
+        if (underlying == typeof(string[])) return BindStrings(node, keyPath);
         if (node is not YamlMappingNode mapping)
             throw Error(node, keyPath, $"expected a mapping of {Describe(underlying)} keys, got '{node}'");
         return BindRecord(underlying, mapping, keyPath);
@@ -88,6 +89,20 @@ internal sealed class YamlConfigBinder(string sourceFile, IReadOnlyDictionary<Ya
         return instance;
     }
 
+    /// <summary>
+    /// A list of strings: a YAML sequence (<c>[q_proj, v_proj]</c>), or from a <c>--set</c> the same text as one scalar
+    /// (<c>--set sft.lora.targets=[q_proj,v_proj]</c>, brackets optional).
+    /// </summary>
+    private string[] BindStrings(YamlNode node, string keyPath)
+    {
+        if (node is YamlScalarNode scalar)
+            return (scalar.Value ?? "").Trim().TrimStart('[').TrimEnd(']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (node is not YamlSequenceNode sequence) throw Error(node, keyPath, "expected a list of strings, got a mapping");
+        return sequence.Children.Select((item, i) => item is YamlScalarNode { Value: { } value } && !IsNull((YamlScalarNode)item)
+            ? value
+            : throw Error(item, $"{keyPath}[{i}]", "expected a string")).ToArray();
+    }
+
     private object ParseScalar(Type type, YamlScalarNode scalar, string keyPath)
     {
         var text = scalar.Value ?? "";
@@ -121,6 +136,7 @@ internal sealed class YamlConfigBinder(string sourceFile, IReadOnlyDictionary<Ya
         _ when type == typeof(double) => "a number",
         _ when type == typeof(bool) => "true or false",
         _ when type == typeof(string) => "a string",
+        _ when type == typeof(string[]) => "a list of strings",
         _ => type.Name,
     };
 

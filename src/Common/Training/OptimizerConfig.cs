@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Model;
+
 namespace MiniLlmPipeline.Training;
 
 /// <summary>
@@ -8,7 +10,9 @@ namespace MiniLlmPipeline.Training;
 public abstract record OptimizerConfig
 {
     public double Lr { get; init; } = 3e-4;
-    /// <summary>Cosine decay ends at lr × min_lr_ratio.</summary>
+    /// <summary>How the rate moves after warmup: <c>cosine</c> (default), <c>linear</c>, <c>constant</c>, or (supervised stages) <c>plateau</c>; see <see cref="LearningRateSchedule"/>.</summary>
+    public string LrSchedule { get; init; } = LearningRateSchedule.Cosine;
+    /// <summary>Cosine and linear decay end at lr × min_lr_ratio.</summary>
     public double MinLrRatio { get; init; } = 0.1;
     public int WarmupSteps { get; init; } = 50;
     public double WeightDecay { get; init; } = 0.1;
@@ -20,11 +24,24 @@ public abstract record OptimizerConfig
     public int LogEvery { get; init; } = 10;
     /// <summary>What to do with a NaN/Inf loss or gradient: <c>stop</c> (default) or <c>skip</c> the step.</summary>
     public string OnNonFinite { get; init; } = "stop";
+    /// <summary>
+    /// Train LoRA adapters instead of every weight (<c>lora: { rank, alpha, dropout, targets }</c>); null (the default)
+    /// trains the full model. The stage attaches them with <see cref="LoraAdapters.Attach"/>.
+    /// </summary>
+    public LoraConfig? Lora { get; init; }
+
+    /// <summary>Whether the loop evaluates on validation data as it trains (the supervised loop does; RL iterations do not).</summary>
+    protected virtual bool ValidatesDuringTraining => false;
 
     /// <summary>Range problems as (key, problem); empty when valid. Stages add their own.</summary>
     public virtual IEnumerable<(string Key, string Problem)> Problems()
     {
         if (Lr <= 0) yield return ("lr", "must be positive");
+        var schedules = LearningRateSchedule.Kinds.Where(k => k != LearningRateSchedule.Plateau || ValidatesDuringTraining).ToList();
+        if (!schedules.Contains(LrSchedule))
+            yield return ("lr_schedule", LrSchedule == LearningRateSchedule.Plateau
+                ? "plateau lowers the rate when validation stops improving, and this stage has no validation during training (use cosine, linear or constant)"
+                : $"must be one of: {string.Join(", ", schedules)}");
         if (MinLrRatio is < 0 or > 1) yield return ("min_lr_ratio", "must be between 0 and 1");
         if (WarmupSteps < 0) yield return ("warmup_steps", "must not be negative");
         if (WeightDecay < 0) yield return ("weight_decay", "must not be negative");
@@ -34,5 +51,7 @@ public abstract record OptimizerConfig
         if (CheckpointEvery <= 0) yield return ("checkpoint_every", "must be positive");
         if (LogEvery <= 0) yield return ("log_every", "must be positive");
         if (OnNonFinite is not ("stop" or "skip")) yield return ("on_non_finite", "must be 'stop' or 'skip'");
+        if (Lora is not null)
+            foreach (var problem in Lora.Problems()) yield return problem;
     }
 }

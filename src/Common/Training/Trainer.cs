@@ -26,7 +26,7 @@ public sealed class Trainer(TrainerOptions options)
             {
                 if (!run.Step(reporter, step, config.GradAccum, micro => objective.Loss((long)step * config.GradAccum + micro))) continue;
                 var done = step + 1;
-                if (done % config.EvalEvery == 0 || done == totalSteps) run.Evaluate(reporter, done, objective);
+                if ((done % config.EvalEvery == 0 || done == totalSteps) && run.Evaluate(reporter, done, objective)) break;
                 if (done % config.CheckpointEvery == 0 && done < totalSteps) run.Checkpoint(done);
             }
         });
@@ -43,7 +43,8 @@ public sealed class Trainer(TrainerOptions options)
         {
             for (var iteration = run.StartStep / perIteration; iteration < iterations; iteration++)
             {
-                using (torch.no_grad()) objective.Collect(iteration);
+                // Experience comes from the policy as it samples: eval mode (no dropout), no gradients.
+                using (InferenceMode.Enter(model)) objective.Collect(iteration);
                 for (var step = 0; step < perIteration; step++)
                     run.Step(reporter, iteration * perIteration + step, microBatches: 1, _ => objective.Loss(iteration, step));
                 var done = (iteration + 1) * perIteration;

@@ -15,6 +15,33 @@ public abstract record TrainingConfig : OptimizerConfig
     public int GradAccum { get; init; } = 1;
     public int EvalEvery { get; init; } = 200;
     public int EvalBatches { get; init; } = 10;
+    /// <summary>Stop when validation stops improving; null (the default) trains every step.</summary>
+    public EarlyStoppingConfig? EarlyStopping { get; init; }
+    /// <summary>
+    /// Which weights the stage's checkpoint holds: <c>last</c> (default) or <c>best</c>, those of the evaluation with the best
+    /// <see cref="EarlyStoppingConfig.Metric"/> (val_loss unless early_stopping names another).
+    /// </summary>
+    public string Keep { get; init; } = KeepLast;
+    /// <summary><c>lr_schedule: plateau</c>: evaluations without improvement before the rate is multiplied by <see cref="PlateauFactor"/>.</summary>
+    public int PlateauPatience { get; init; } = 2;
+    public double PlateauFactor { get; init; } = 0.5;
+
+    public const string KeepLast = "last";
+    public const string KeepBest = "best";
+
+    /// <summary>
+    /// Whether the stage's block gives it validation data, which keep: best, early_stopping and the plateau schedule
+    /// watch. Each stage says so from its own keys (val_data, ...); false unless it does.
+    /// </summary>
+    public virtual bool HasValidationData => false;
+
+    /// <summary>The metric keep: best, early stopping and the plateau schedule watch (val_loss, lower is better, unless early_stopping says otherwise).</summary>
+    public EarlyStoppingConfig Monitored => EarlyStopping ?? new EarlyStoppingConfig();
+
+    /// <summary>Whether anything in the loop acts on validation metrics.</summary>
+    public bool WatchesValidation => Keep == KeepBest || EarlyStopping is not null || LrSchedule == LearningRateSchedule.Plateau;
+
+    protected override bool ValidatesDuringTraining => true;
 
     /// <summary>
     /// Optimizer steps for a run over <paramref name="itemsPerEpoch"/> items (examples, or windows of
@@ -32,5 +59,15 @@ public abstract record TrainingConfig : OptimizerConfig
         foreach (var problem in base.Problems()) yield return problem;
         if (EvalEvery <= 0) yield return ("eval_every", "must be positive");
         if (EvalBatches <= 0) yield return ("eval_batches", "must be positive");
+        if (Keep is not (KeepLast or KeepBest)) yield return ("keep", $"must be '{KeepLast}' or '{KeepBest}'");
+        if (EarlyStopping is not null)
+            foreach (var problem in EarlyStopping.Problems()) yield return problem;
+        if (PlateauPatience <= 0) yield return ("plateau_patience", "must be positive");
+        if (PlateauFactor is <= 0 or >= 1) yield return ("plateau_factor", "must be in (0, 1)");
+        if (HasValidationData) yield break;
+        const string why = "needs validation data, and this stage has none (give it val_data)";
+        if (Keep == KeepBest) yield return ("keep", $"best {why}");
+        if (EarlyStopping is not null) yield return ("early_stopping", why);
+        if (LrSchedule == LearningRateSchedule.Plateau) yield return ("lr_schedule", $"plateau {why}");
     }
 }

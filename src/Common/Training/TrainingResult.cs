@@ -10,6 +10,12 @@ public sealed record TrainingResult(
     int SkippedSteps,
     long PeakRssBytes)
 {
+    /// <summary>What the loop made of validation when it watched it (keep: best, early_stopping, plateau), else null.</summary>
+    public ValidationOutcome? Watched { get; init; }
+
+    /// <summary>The watched metric's best value and step, which weights the checkpoint holds, and the step an early stop came after.</summary>
+    public sealed record ValidationOutcome(string Metric, double? Best, int BestStep, string Kept, int? StoppedAt);
+
     /// <summary>The manifest's metrics: steps, final losses (train and every eval value), speed, memory.</summary>
     public Dictionary<string, double> ToMetrics()
     {
@@ -19,6 +25,12 @@ public sealed record TrainingResult(
             ["seconds_training"] = SecondsTraining, ["skipped_steps"] = SkippedSteps, ["peak_rss_mb"] = PeakRssBytes / 1048576.0,
         };
         foreach (var (key, value) in FinalEval) metrics[key] = value;
+        if (Watched is not { } watched) return metrics;
+        if (watched.Best is { } best) metrics[$"best_{watched.Metric}"] = best;
+        metrics["best_step"] = watched.BestStep;
+        // The step whose weights the checkpoint holds.
+        metrics["kept_step"] = watched.Kept == "best" ? watched.BestStep : Steps;
+        if (watched.StoppedAt is { } stopped) metrics["early_stopped_at"] = stopped;
         return metrics;
     }
 }

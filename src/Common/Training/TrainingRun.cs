@@ -28,6 +28,10 @@ internal sealed class TrainingRun : IDisposable
     private double _lastLoss = double.NaN;
     private IReadOnlyDictionary<string, double> _lastEval = new Dictionary<string, double>();
     private int _skipped;
+    private readonly ValidationMonitor? _monitor;
+    private readonly bool _keepBest;
+    private Dictionary<string, Tensor>? _best;
+    private int? _stoppedAt;
 
     public TrainingRun(nn.Module model, OptimizerConfig config, TrainerOptions options, int totalSteps)
     {
@@ -37,8 +41,13 @@ internal sealed class TrainingRun : IDisposable
         _optimizer = ParameterGroups.CreateAdamW(model, config.Lr, config.WeightDecay, config.Beta1, config.Beta2);
         _parameters = model.parameters().Where(p => p.requires_grad).ToList();
 
-        var progress = options.Resume ? TrainerCheckpoint.TryLoad(options.StateDir, model, _optimizer) : null;
+        var progress = options.Resume ? TrainerCheckpoint.TryLoad(options.StateDir, model, _optimizer, out _best) : null;
         StartStep = progress?.Step ?? 0;
+        if (config is TrainingConfig { WatchesValidation: true } supervised)
+        {
+            _monitor = new ValidationMonitor(supervised, progress?.Monitor);
+            _keepBest = supervised.Keep == TrainingConfig.KeepBest;
+        }
         if (progress is not null) Console.Error.WriteLine($"[{options.StageName}] resuming from step {StartStep} ({options.StateDir})");
         Metrics = new MetricsLog(options.StageDir, options.TensorBoardDir, StartStep);
         _tokensSeen = progress?.TokensSeen ?? 0;
@@ -58,7 +67,8 @@ internal sealed class TrainingRun : IDisposable
     /// </summary>
     public bool Step(ProgressReporter reporter, int step, int microBatches, Func<int, LossResult> lossOf)
     {
-        var lr = LearningRateSchedule.At(step, _totalSteps, _config.Lr, _config.WarmupSteps, _config.MinLrRatio);
+        var lr = LearningRateSchedule.At(_config.LrSchedule, step, _totalSteps, _config.Lr, _config.WarmupSteps, _config.MinLrRatio);
+        if (_monitor is not null) lr *= _monitor.LrScale;
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
 
         var (loss, stepMetrics, tokens, finite) = AccumulateGradients(step, microBatches, lossOf);
@@ -103,20 +113,45 @@ internal sealed class TrainingRun : IDisposable
         return true;
     }
 
-    /// <summary>Validation metrics after step <paramref name="done"/>, logged when the objective has any.</summary>
-    public void Evaluate(ProgressReporter reporter, int done, ITrainingObjective objective)
+    /// <summary>
+    /// Validation metrics after step <paramref name="done"/>, logged when the objective has any, and acted on when the
+    /// config watches them (<see cref="ValidationMonitor"/>: the best weights kept, the plateau rate cut); true when the run
+    /// should stop early.
+    /// </summary>
+    public bool Evaluate(ProgressReporter reporter, int done, ITrainingObjective objective)
     {
         using (InferenceMode.Enter(_model))
         using (torch.NewDisposeScope())
             _lastEval = objective.Evaluate();
-        if (_lastEval.Count == 0) return;
-        Metrics.Write(done, "eval", _lastEval);
-        reporter.Message($"step {done}: " + string.Join(", ", _lastEval.Select(kv => $"{kv.Key} {kv.Value:F4}")));
+        if (_lastEval.Count > 0)
+        {
+            Metrics.Write(done, "eval", _lastEval);
+            reporter.Message($"step {done}: " + string.Join(", ", _lastEval.Select(kv => $"{kv.Key} {kv.Value:F4}")));
+        }
+        if (_monitor is null) return false;
+        var (improved, stop) = _monitor.Observe(done, _lastEval, out var message);
+        if (improved && _keepBest) KeepBest();
+        // At the last step there is nothing left to stop.
+        stop &= done < _totalSteps;
+        if (message is not null && (stop || !message.StartsWith("early stop", StringComparison.Ordinal))) reporter.Message(message);
+        if (stop) _stoppedAt = done;
+        return stop;
+    }
+
+    /// <summary>A copy of the trainable weights as they are now (the frozen ones cannot differ from the final model's).</summary>
+    private void KeepBest()
+    {
+        var previous = _best;
+        using (torch.no_grad())
+            _best = _model.named_parameters().Where(p => p.parameter.requires_grad)
+                .ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+        foreach (var tensor in previous?.Values ?? Enumerable.Empty<Tensor>()) tensor.Dispose();
     }
 
     /// <summary>Saves the resumable state after step <paramref name="done"/>.</summary>
     public void Checkpoint(int done) =>
-        TrainerCheckpoint.Save(_options.StateDir, _model, _optimizer, new(done, _tokensSeen, _secondsBefore + _clock.Elapsed.TotalSeconds));
+        TrainerCheckpoint.Save(_options.StateDir, _model, _optimizer,
+            new(done, _tokensSeen, _secondsBefore + _clock.Elapsed.TotalSeconds) { Monitor = _monitor?.Current }, _keepBest ? _best : null);
 
     /// <summary>The loss plot (when the options name one) and the run's result.</summary>
     public TrainingResult Finish()
@@ -125,8 +160,20 @@ internal sealed class TrainingRun : IDisposable
         if (_options.PlotTitle is not null)
             MetricsPlot.Save(Metrics.Path, Path.Combine(_options.StageDir, "loss.png"), _options.PlotTitle, "loss",
                 ("train", "loss", "train loss"), ("eval", "val_loss", "validation loss"));
-        return new TrainingResult(_totalSteps, _lastLoss, _lastEval,
-            _tokensSeen / Math.Max(1e-9, seconds), seconds, _skipped, Process.GetCurrentProcess().PeakWorkingSet64);
+        var finalEval = _lastEval;
+        if (_keepBest && _best is not null)
+        {
+            // The stage saves the model it holds: make that the best evaluation's.
+            using (torch.no_grad())
+                foreach (var (name, parameter) in _model.named_parameters())
+                    if (_best.TryGetValue(name, out var kept)) parameter.copy_(kept);
+            finalEval = _monitor!.Current.BestEval ?? _lastEval;
+        }
+        return new TrainingResult(_stoppedAt ?? _totalSteps, _lastLoss, finalEval,
+            _tokensSeen / Math.Max(1e-9, seconds), seconds, _skipped, Process.GetCurrentProcess().PeakWorkingSet64)
+        {
+            Watched = _monitor is null ? null : new(_monitor.Metric, _monitor.Current.Best, _monitor.Current.BestStep, _keepBest ? "best" : "last", _stoppedAt),
+        };
     }
 
     /// <summary>
@@ -166,6 +213,7 @@ internal sealed class TrainingRun : IDisposable
 
     public void Dispose()
     {
+        foreach (var tensor in _best?.Values ?? Enumerable.Empty<Tensor>()) tensor.Dispose();
         Metrics.Dispose();
         _optimizer.Dispose();
     }
