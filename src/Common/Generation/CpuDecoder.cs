@@ -106,7 +106,8 @@ public sealed class CpuDecoder : IParallelWork
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        // LoRA adapters (an RL stage's policy samples its rollouts with them) are merged into the copy.
+        var weights = LoraAdapters.MergedWeights(model);
         ReadOnlySpan<float> Values(string name) => weights.TryGetValue(name, out var w)
             ? MemoryMarshal.Cast<byte, float>(w.detach().to(float32).cpu().contiguous().bytes)
             : throw new ArgumentException($"the model has no parameter '{name}'");

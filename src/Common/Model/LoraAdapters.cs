@@ -45,7 +45,7 @@ public static class LoraAdapters
 
     /// <summary>
     /// The model's parameters as a checkpoint stores them: each adapted weight merged (W₀ + (α/r)·B·A), the adapters
-    /// themselves left out. Without adapters, the parameters themselves.
+    /// themselves left out; a switched-off adapter (<see cref="Disable"/>) adds nothing. Without adapters, the parameters themselves.
     /// </summary>
     public static Dictionary<string, Tensor> MergedWeights(nn.Module model)
     {
@@ -54,7 +54,7 @@ public static class LoraAdapters
         foreach (var (name, parameter) in model.named_parameters())
         {
             if (name.Contains($".{MixedPrecisionLinear.AdapterName}.", StringComparison.Ordinal)) continue;
-            weights[name] = adapted.TryGetValue(name, out var adapter) ? adapter.Merge(parameter) : parameter;
+            weights[name] = adapted.TryGetValue(name, out var adapter) && adapter.Enabled ? adapter.Merge(parameter) : parameter;
         }
         return weights;
     }

@@ -112,4 +112,25 @@ public class CpuDecoderTests
         Assert.Throws<InvalidOperationException>(() => decoder.Forward(cache, [0], [1], [1], logits));
         Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Forward(decoder.NewCache(1), [0], [model.Config.VocabSize], [1], logits));
     }
+
+    [Fact]
+    public void LiveLoraAdapters_AreDecodedMerged_AndNotWhenSwitchedOff()
+    {
+        using var model = Scrambled(TinyModels.Config);
+        LoraAdapters.Attach(model, new LoraConfig { Rank = 2, Alpha = 4 }, seed: 3);
+        using (torch.no_grad())
+            foreach (var (_, layer) in LoraAdapters.AdaptedLayers(model)) layer.Adapter!.B.normal_(0, 0.3);
+        var v = model.Config.VocabSize;
+        int[] ids = [4, 9, 1];
+        var logits = new float[v];
+        var merged = CpuDecoder.FromModel(model, threads: 1);
+        merged.Forward(merged.NewCache(1), [0], ids, [3], logits);
+        AssertClose(TorchLogits(model, ids).AsSpan(2 * v, v), logits);
+        using (LoraAdapters.Disable(model))
+        {
+            var decoder = CpuDecoder.FromModel(model, threads: 1);
+            decoder.Forward(decoder.NewCache(1), [0], ids, [3], logits);
+            AssertClose(TorchLogits(model, ids).AsSpan(2 * v, v), logits);
+        }
+    }
 }
