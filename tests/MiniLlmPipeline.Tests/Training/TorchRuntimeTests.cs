@@ -7,16 +7,16 @@ namespace MiniLlmPipeline.Tests.Training;
 public class TorchRuntimeTests
 {
     [Fact]
-    public void ForDecoding_UsesTheDecodingThreadCount_ThenRestoresThePreviousOne()
+    public void ForDecoding_UsesOneLibtorchThread_ThenRestoresThePreviousCount()
     {
         var testThreads = torch.get_num_threads();
-        // Start from a count other than the decoding one, so the switch and the restore are both visible.
-        torch.set_num_threads(TorchRuntime.DecodingThreads + 1);
+        // Start from a count other than one, so the switch and the restore are both visible.
+        torch.set_num_threads(2);
         try
         {
             var before = torch.get_num_threads();
             using (TorchRuntime.ForDecoding())
-                Assert.Equal(TorchRuntime.DecodingThreads, torch.get_num_threads());
+                Assert.Equal(1, torch.get_num_threads());
             Assert.Equal(before, torch.get_num_threads());
         }
         finally { torch.set_num_threads(testThreads); }
