@@ -87,6 +87,7 @@ internal sealed class TrainingRun : IDisposable
         }
         _optimizer.step();
         ZeroGrad();
+        ReleaseFinalizedTensors();
 
         _lastLoss = loss;
         _tokensSeen += tokens;
@@ -174,6 +175,18 @@ internal sealed class TrainingRun : IDisposable
         {
             Watched = _monitor is null ? null : new(_monitor.Metric, _monitor.Current.Best, _monitor.Current.BestStep, _keepBest ? "best" : "last", _stoppedAt),
         };
+    }
+
+    /// <summary>
+    /// Some tensor handles of a step escape every dispose scope inside TorchSharp's backward and optimizer and are
+    /// freed only by their finalizers, which a managed heap this small rarely runs: the native memory they hold
+    /// (activation-sized) piled up, ~20 MB a step of the default pretrain, 8.9 GB by step 400. A collection per step
+    /// (a few milliseconds against a ~1 s step) returns it: RSS stays flat.
+    /// </summary>
+    private static void ReleaseFinalizedTensors()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
     }
 
     /// <summary>
