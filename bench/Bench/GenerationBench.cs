@@ -30,19 +30,8 @@ internal static class GenerationBench
             var label = $"batch {batch}";
             var prompts = Prompts(batch);
             var repeats = options.Repeats(3);
-            double Rate(int threads, bool cpuDecoder)
-            {
-                var decoding = TorchRuntime.DecodingThreads;
-                TorchRuntime.DecodingThreads = threads;
-                try
-                {
-                    return batch * newTokens / Timing.BestSeconds(repeats, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useCpuDecoder: cpuDecoder));
-                }
-                finally
-                {
-                    TorchRuntime.DecodingThreads = decoding;
-                }
-            }
+            double Rate(int threads, bool cpuDecoder) => Timing.OnDecodingThreads(threads, () =>
+                batch * newTokens / Timing.BestSeconds(repeats, () => BatchedGenerator.Generate(model, prompts, settings, [], 0, null, useCpuDecoder: cpuDecoder)));
             var one = Rate(1, cpuDecoder: true);
             yield return new(Section, $"{label} C# decoder, 1 thread", one, "tok/s", $"{newTokens} new tokens, best of {repeats}");
             var all = Rate(cores, cpuDecoder: true);

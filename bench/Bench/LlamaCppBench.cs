@@ -48,10 +48,8 @@ internal static class LlamaCppBench
         var oursBest = 0.0;
         foreach (var threads in threadCounts)
         {
-            var decoding = TorchRuntime.DecodingThreads;
-            TorchRuntime.DecodingThreads = threads;
-            var ours = newTokens / Timing.BestSeconds(repeats, () => BatchedGenerator.Generate(model, [prompt], settings, [], tokenizer.PadId, null));
-            TorchRuntime.DecodingThreads = decoding;
+            var ours = Timing.OnDecodingThreads(threads, () =>
+                newTokens / Timing.BestSeconds(repeats, () => BatchedGenerator.Generate(model, [prompt], settings, [], tokenizer.PadId, null)));
             oursBest = Math.Max(oursBest, ours);
             yield return new(Section, $"ours, fp32, {threads} thread(s)", ours, "tok/s", $"C# decoder, batch 1, {newTokens} new tokens, best of {repeats}");
         }

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Training;
 using System.Diagnostics;
 
 namespace MiniLlmPipeline.Bench;
@@ -8,6 +9,15 @@ namespace MiniLlmPipeline.Bench;
 /// </summary>
 internal static class Timing
 {
+    /// <summary>Runs <paramref name="measure"/> with the C# decoder on <paramref name="threads"/> threads, then restores the count.</summary>
+    public static T OnDecodingThreads<T>(int threads, Func<T> measure)
+    {
+        var decoding = TorchRuntime.DecodingThreads;
+        TorchRuntime.DecodingThreads = threads;
+        try { return measure(); }
+        finally { TorchRuntime.DecodingThreads = decoding; }
+    }
+
     public static double BestSeconds(int repeats, Action body, int warmup = 1)
     {
         for (var i = 0; i < warmup; i++) body();

@@ -42,14 +42,6 @@ public sealed class KvCache(int nLayers, int capacity) : IDisposable
         return (keys[layer]!.narrow(2, 0, Length + t), values[layer]!.narrow(2, 0, Length + t));
     }
 
-    /// <summary>
-    /// Views of one layer's cached keys and values (B, Hkv, Length, D), or null before its first append: a
-    /// scheduler that batches requests arriving at different times (the serve program) rebuilds a cache
-    /// from the rows of others.
-    /// </summary>
-    public (Tensor Keys, Tensor Values)? Cached(int layer) =>
-        keys[layer] is null ? null : (keys[layer]!.narrow(2, 0, Length), values[layer]!.narrow(2, 0, Length));
-
     /// <summary>Marks <paramref name="t"/> more positions as cached, after every layer appended them.</summary>
     public void Advance(int t) => Length += t;
 
