@@ -1,4 +1,4 @@
-using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Generation;
 using MiniLlmPipeline.IO;
 using MiniLlmPipeline.Model;
@@ -21,23 +21,20 @@ internal static class PretrainRecipe
         var tokenizeDir = context.UpstreamDir(config.From);
         var tokenizerDir = Path.Combine(tokenizeDir, TokenizedCorpus.TokenizerDir);
         var tokenizer = TextTokenizer.Load(tokenizerDir);
-        using var train = OpenCorpus(config.Data, Path.Combine(tokenizeDir, TokenizedCorpus.TrainFile), tokenizer)!;
-        using var validation = OpenCorpus(config.ValData, Path.Combine(tokenizeDir, TokenizedCorpus.ValFile), tokenizer, optional: true);
+        var gptConfig = GptConfig.From(context.Spec.Model, tokenizer.VocabSize);
+        var seqLen = gptConfig.MaxSeqLen;
+        using var data = TextWindowBatches.Open(tokenizeDir, tokenizer, config.Data, config.ValData, config.BatchSize, seqLen,
+            context.Spec.Seed, config.EvalBatches, context.Device);
 
         torch.manual_seed(context.Spec.Seed);
-        var gptConfig = GptConfig.From(context.Spec.Model, tokenizer.VocabSize);
         using var model = new Gpt(gptConfig);
         model.to(context.Device);
-        var seqLen = gptConfig.MaxSeqLen;
-        context.Log($"{model.ParameterCount / 1e6:F2}M parameters, {train.Sequence.Count:N0} training tokens, device {context.Device.type}");
+        context.Log($"{model.ParameterCount / 1e6:F2}M parameters, {data.TrainTokens:N0} training tokens, device {context.Device.type}");
 
         var peakGflops = MatmulPeak.Measure(device: context.Device);
         var flopsPerToken = model.FlopsPerToken(seqLen);
-        var objective = new PretrainObjective(model, train.Sequence, validation?.Sequence, config.BatchSize, seqLen,
-            context.Spec.Seed, config.EvalBatches, context.Device);
-        var totalSteps = config.ResolveSteps(train.Sequence.Count / seqLen);
         var result = new Trainer(context.TrainerOptions("pretraining loss", flopsPerToken))
-            .Train(model, objective, config, totalSteps);
+            .Train(model, new NextTokenObjective(model, data), config, config.ResolveSteps(data.ItemsPerEpoch));
 
         ModelCheckpoint.Save(context.StageDir, model, tokenizerDir);
         WriteSamples(context, model, tokenizer);
@@ -49,21 +46,6 @@ internal static class PretrainRecipe
         return metrics;
     }
 
-    /// <summary>The tokenize stage's .bin file, or a Parquet text file named in the spec, encoded now.</summary>
-    private static Corpus? OpenCorpus(string? parquet, string tokenFile, TextTokenizer tokenizer, bool optional = false)
-    {
-        if (parquet is not null) return new Corpus(new InMemoryTokenSequence([.. TokenizedCorpus.EncodeDocuments(tokenizer, ParquetDatasets.ReadText(parquet).ToList())], tokenizer.VocabSize), null);
-        if (!File.Exists(tokenFile))
-            return optional ? null : throw new StageInputException($"{tokenFile}: the tokenize stage's corpus is missing; rerun `make tokenize FORCE=1`");
-        var file = TokenFile.Open(tokenFile);
-        if (file.VocabSize != tokenizer.VocabSize)
-        {
-            file.Dispose();
-            throw new StageInputException($"{tokenFile}: vocabulary size {file.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}; rerun `make tokenize FORCE=1`");
-        }
-        return new Corpus(file, file);
-    }
-
     private static void WriteSamples(StageContext<PretrainConfig> context, Gpt model, TextTokenizer tokenizer)
     {
         var prompts = SampleTitles.Select(t => tokenizer.Encode($"《{t}》\n").ToArray()).ToList();
@@ -73,10 +55,5 @@ internal static class PretrainRecipe
         var samples = SampleTitles.Zip(completions, (title, ids) => $"《{title}》\n{tokenizer.Decode(ids, skipSpecialTokens: true).Trim()}");
         AtomicFile.WriteAllText(Path.Combine(context.StageDir, "samples.txt"), string.Join("\n\n", samples) + "\n");
         context.Log("samples:\n" + string.Join("\n\n", samples));
-    }
-
-    private sealed record Corpus(ITokenSequence Sequence, IDisposable? Owner) : IDisposable
-    {
-        public void Dispose() => Owner?.Dispose();
     }
 }

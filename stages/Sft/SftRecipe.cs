@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Alignment;
 using MiniLlmPipeline.Data;
 using MiniLlmPipeline.Evaluation;
 using MiniLlmPipeline.Generation;
@@ -23,44 +24,27 @@ internal static class SftRecipe
         var tokenizer = upstream.Tokenizer;
         var maxLength = model.Config.MaxSeqLen;
 
-        var (train, dropped) = Encode(context, config.Data, tokenizer, maxLength);
-        var validation = config.ValData is null ? null : Encode(context, config.ValData, tokenizer, maxLength).Sequences;
+        var data = ConversationBatches.Load(config.Data, config.ValData, tokenizer, maxLength, config.BatchSize, config.EvalBatches,
+            context.Spec.Seed, context.Device, context.Log);
         var prompts = config.EvalPrompts is null || config.EvalSamples == 0 ? null
             : ParquetDatasets.ReadPrompts(config.EvalPrompts, FormComplianceEvaluator.FormColumn);
-        var meanLength = train.Average(s => Math.Min(s.Ids.Length - 1, maxLength));
-        context.Log($"{model.ParameterCount / 1e6:F2}M parameters from '{config.From}', {train.Count:N0} training conversations " +
+        var meanLength = data.MeanLength;
+        context.Log($"{model.ParameterCount / 1e6:F2}M parameters from '{config.From}', {data.Sequences.Count:N0} training conversations " +
                     $"(mean {meanLength:F0} tokens), device {context.Device.type}");
 
         var generator = new TextGenerator(model, tokenizer, chat: true);
         var before = StageComplianceCheck.MeasureBefore(context, generator, prompts, config.EvalSamples, config.From);
 
-        var sampler = new LengthBucketSampler(train.Select(s => s.Ids.Length).ToList(), config.BatchSize, context.Spec.Seed);
-        var objective = new SftObjective(model, train, sampler, validation, config.EvalBatches, tokenizer.PadId, maxLength,
-            context.Spec.Seed, context.Device);
         var result = new Trainer(context.TrainerOptions("SFT loss (assistant tokens)", model.FlopsPerToken((int)meanLength)))
-            .Train(model, objective, config, config.ResolveSteps(train.Count));
+            .Train(model, new NextTokenObjective(model, data), config, config.ResolveSteps(data.ItemsPerEpoch));
 
         ModelCheckpoint.Save(context.StageDir, model, upstream.TokenizerDir);
 
         var metrics = result.ToMetrics();
-        metrics["train_examples"] = train.Count;
-        metrics["dropped_examples"] = dropped;
+        metrics["train_examples"] = data.Sequences.Count;
+        metrics["dropped_examples"] = data.Dropped;
         StageComplianceCheck.MeasureAfter(context, before, generator, prompts, config.EvalSamples, metrics, "samples.md",
             $"SFT samples ({context.Spec.Name})");
         return metrics;
-    }
-
-    /// <summary>An SFT Parquet as training sequences; examples whose prompt fills the context are dropped and counted.</summary>
-    private static (IReadOnlyList<TokenizedSequence> Sequences, int Dropped) Encode(
-        StageContext<SftConfig> context, string path, TextTokenizer tokenizer, int maxLength)
-    {
-        var examples = ParquetDatasets.ReadSft(path);
-        var (kept, dropped) = ChatSequences.Encode(tokenizer, examples.Select(e => e.Messages), maxLength);
-        if (kept.Count == 0)
-            throw new DatasetException($"{path}: none of its {examples.Count} examples has an assistant token within max_seq_len {maxLength} " +
-                                       "(every prompt fills the context); shorten the prompts or raise model.max_seq_len");
-        if (dropped > 0)
-            context.Log($"{path}: dropped {dropped} of {examples.Count} examples whose prompt leaves no assistant token within max_seq_len {maxLength}");
-        return (kept, dropped);
     }
 }
