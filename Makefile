@@ -8,6 +8,7 @@
 #   make generate PROMPT="以《春望》为题写一首五言律诗" FROM=sft
 #   make export FROM=sft [FORMAT=gguf|hf] [QUANT=f32|f16|q8_0]   runs/<pipeline>/export/<stage>/ (README: Use your model elsewhere)
 #   make explain FROM="sft grpo" [PROMPT="…"]   runs/<pipeline>/explain/<stages>/index.html (README: See inside the model)
+#   make eval PIPELINE=pipelines/tang-poetry-distill.yaml   a half-width student distilled from sft (README: Distillation)
 #   make data                       rebuild data/tang from the chinese-poetry npm package
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -45,10 +46,12 @@ test: build chromium
 clean:
 	rm -rf artifacts runs
 
-# $(call run_stage,Project,name): a stage program; --force only for stages named on the command line.
+# $(call run_stage,Project,name): a stage program; --force only for stages named on the command line, and the others
+# (upstream stages) skipped when the spec leaves them out (pipelines/tang-poetry-distill.yaml has no reward model).
 run_stage = $(DOTNET) $(BIN)/$(1)/$(CONFIG_DIR)/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
-	$(if $(and $(FORCE),$(filter $(2),$(MAKECMDGOALS))),--force)
+	$(if $(and $(FORCE),$(filter $(2),$(MAKECMDGOALS))),--force) \
+	$(if $(filter $(2),$(MAKECMDGOALS)),,--skip-undefined)
 
 # $(eval $(call stage,name,Project,upstream stages...)): `make <name>` runs the stage after its upstream stages.
 define stage
@@ -66,7 +69,8 @@ $(eval $(call stage,reward_model,RewardModel,sft))
 $(eval $(call stage,dpo,Dpo,sft))
 $(eval $(call stage,ppo,Ppo,sft reward_model))
 $(eval $(call stage,grpo,Grpo,sft))
-$(eval $(call stage,eval,Eval,pretrain sft reward_model dpo ppo grpo))
+$(eval $(call stage,distill,Distill,tokenize sft))
+$(eval $(call stage,eval,Eval,pretrain sft reward_model dpo ppo grpo distill))
 .PHONY: $(STAGES)
 
 # Re-evaluates every completed stage and copies report.md, report.json and the figures to

@@ -97,7 +97,8 @@ public static class EvalRecipe
         }
 
         var config = context.Config;
-        var upstream = UpstreamModel.Load(dir, context.Spec.Model, context.Device);
+        // Checked against the stage's own model block where it has one (a distillation student), else the pipeline's.
+        var upstream = UpstreamModel.Load(dir, context.Spec.ModelOf(stage), context.Device);
         var generator = new TextGenerator(upstream.Model, upstream.Tokenizer, chat: true);
         try
         {

@@ -34,14 +34,25 @@ public static class DistillationLoss
         if (!studentLogits.shape.SequenceEqual(teacherLogits.shape))
             throw new ArgumentException($"Expected student and teacher logits of one shape, got [{string.Join(",", studentLogits.shape)}] and [{string.Join(",", teacherLogits.shape)}].");
         using var scope = NewDisposeScope();
-        var kl = Mean(TokenKl(studentLogits, teacherLogits, temperature), mask);
+        var kl = Kl(studentLogits, teacherLogits, mask, temperature);
         var crossEntropy = NextTokenCrossEntropy.Compute(studentLogits, targets, mask);
         var loss = crossEntropy * (1 - alpha) + kl * (alpha * temperature * temperature);
         return (loss.MoveToOuterDisposeScope(), kl.MoveToOuterDisposeScope(), crossEntropy.MoveToOuterDisposeScope());
     }
 
+    /// <summary>
+    /// KL(softmax(z_t/τ) ‖ softmax(z_s/τ)) averaged over the positions <paramref name="mask"/> selects (all when null): the
+    /// soft term without its τ², or at τ = 1 how far the student's next-token distribution is from the teacher's.
+    /// </summary>
+    public static Tensor Kl(Tensor studentLogits, Tensor teacherLogits, Tensor? mask, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var perToken = TokenKl(studentLogits, teacherLogits, temperature);                   // (B, T)
+        return (mask is null ? perToken.mean() : MaskedStatistics.Mean(perToken, mask)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>KL(softmax(z_t/τ) ‖ softmax(z_s/τ)) at every position: (B, T, V) logits give (B, T).</summary>
-    public static Tensor TokenKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    private static Tensor TokenKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
     {
         using var scope = NewDisposeScope();
         var logQ = log_softmax(Float32(studentLogits) / temperature, -1);                    // (B, T, V)
@@ -51,6 +62,4 @@ public static class DistillationLoss
 
     private static Tensor Float32(Tensor logits) =>
         logits.dtype is ScalarType.Float32 or ScalarType.Float64 ? logits : logits.to_type(ScalarType.Float32);
-
-    private static Tensor Mean(Tensor perToken, Tensor? mask) => mask is null ? perToken.mean() : MaskedStatistics.Mean(perToken, mask);
 }

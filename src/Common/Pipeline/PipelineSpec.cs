@@ -22,4 +22,10 @@ public sealed record PipelineSpec
     public TConfig? ConfigOf<TConfig>(Stage<TConfig> stage) where TConfig : class, IStageConfig => Stages.GetValueOrDefault(stage.Name) as TConfig;
 
     public bool Defines(string stage) => Stages.ContainsKey(stage);
+
+    /// <summary>
+    /// The model block <paramref name="stage"/>'s checkpoint is checked against: its own (<see cref="IStageConfig.CheckpointModel"/>,
+    /// a distillation student) or the pipeline's <see cref="Model"/>.
+    /// </summary>
+    public ModelSpec ModelOf(string stage) => (Stages.GetValueOrDefault(stage) as IStageConfig)?.CheckpointModel ?? Model;
 }

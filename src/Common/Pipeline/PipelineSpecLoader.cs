@@ -30,7 +30,8 @@ public static class PipelineSpecLoader
 
         var binder = new YamlConfigBinder(sourceFile, overrideSources);
         var stages = TakeStages(root);
-        var spec = binder.Bind<PipelineSpec>(root, "") with { Stages = BindStages(stages, binder) };
+        root.Children.TryGetValue(new YamlScalarNode("model"), out var pipelineModel);
+        var spec = binder.Bind<PipelineSpec>(root, "") with { Stages = BindStages(stages, pipelineModel, binder) };
         Validate(spec, binder);
         return spec;
     }
@@ -45,7 +46,7 @@ public static class PipelineSpecLoader
     }
 
     /// <summary>Binds each stage block onto its catalog entry's config record; an unknown stage name is an error.</summary>
-    private static Dictionary<string, object> BindStages(YamlNode? node, YamlConfigBinder binder)
+    private static Dictionary<string, object> BindStages(YamlNode? node, YamlNode? pipelineModel, YamlConfigBinder binder)
     {
         var configs = new Dictionary<string, object>(StringComparer.Ordinal);
         if (node is null || node is YamlScalarNode { Value: null or "" or "~" or "null" }) return configs;
@@ -59,9 +60,23 @@ public static class PipelineSpecLoader
                 $"{binder.Where(keyNode)}: unknown stage 'stages.{name}' (expected one of: {string.Join(", ", StageCatalog.All.Select(s => s.Name))})");
             if (configs.ContainsKey(name))
                 throw new PipelineConfigException($"{binder.Where(keyNode)}: stages.{name}: is given twice");
+            InheritModelKeys(valueNode, pipelineModel);
             if (binder.Bind(stage.ConfigType, valueNode, $"stages.{name}") is { } config) configs[name] = config;
         }
         return configs;
+    }
+
+    /// <summary>
+    /// A stage block's own <c>model:</c> (a distillation student's) takes every key it leaves out from the pipeline's
+    /// <c>model:</c>, so a student that differs in width says only that; an error in an inherited key points at the
+    /// pipeline's line. A stage whose record has no <c>model</c> key still rejects the block as an unknown key.
+    /// </summary>
+    private static void InheritModelKeys(YamlNode stageBlock, YamlNode? pipelineModel)
+    {
+        if (stageBlock is not YamlMappingNode block || pipelineModel is not YamlMappingNode defaults) return;
+        if (!block.Children.TryGetValue(new YamlScalarNode("model"), out var own) || own is not YamlMappingNode ownModel) return;
+        foreach (var (key, value) in defaults.Children)
+            if (!ownModel.Children.ContainsKey(key)) ownModel.Children[key] = value;
     }
 
     private static YamlMappingNode ParseRoot(string yaml, string sourceFile)

@@ -12,13 +12,17 @@ public static class RunFolders
 
     public static string StageDir(PipelineSpec spec, string stage) => Path.Combine(PipelineDir(spec), stage);
 
-    public static string CompletedStageDir(PipelineSpec spec, string stage, string neededBy)
+    /// <summary>
+    /// The folder of <paramref name="stage"/> when its manifest says complete, else a one-sentence error; <paramref name="where"/>
+    /// (e.g. <c>pipelines/x.yaml: stages.sft.from</c>) names the spec key that named the stage, when there is one.
+    /// </summary>
+    public static string CompletedStageDir(PipelineSpec spec, string stage, string neededBy, string? where = null)
     {
         var dir = StageDir(spec, stage);
         var manifest = Manifest.TryRead(dir);
         if (manifest?.Status == StageStatus.Complete) return dir;
         var state = manifest is null ? $"{Path.Combine(dir, Manifest.FileName)} does not exist" : $"its manifest says '{manifest.Status}'";
         throw new StageInputException(
-            $"stage '{neededBy}' needs the checkpoint of stage '{stage}', but {state}; run `make {stage}` first");
+            $"{(where is null ? "" : where + ": ")}stage '{neededBy}' needs the checkpoint of stage '{stage}', but {state}; run `make {stage}` first");
     }
 }

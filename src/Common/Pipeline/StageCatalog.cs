@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Stages.Distill;
 using MiniLlmPipeline.Stages.Dpo;
 using MiniLlmPipeline.Stages.Eval;
 using MiniLlmPipeline.Stages.Grpo;
@@ -51,13 +52,21 @@ public static class StageCatalog
             : [new("from", c.From, Policy), new("reward_model", c.RewardModel, [StageOutput.RewardModel])],
         dataFiles: c => [("prompts", c.Prompts), ("eval_prompts", c.EvalPrompts)]);
 
+    /// <summary>
+    /// A smaller student of its own <c>model:</c> learns a teacher's next-token distributions; it names the teacher and the
+    /// tokenize stage whose tokenizer (and, for text, corpus) it trains on. Last of the trainers, so any of them can teach.
+    /// </summary>
+    public static readonly Stage<DistillConfig> Distill = new("distill", "Distill", StageOutput.Policy,
+        references: c => [new("teacher", c.Teacher, Policy), new("from", c.From, [StageOutput.Tokenizer])],
+        dataFiles: c => [("data", c.Data), ("val_data", c.ValData)]);
+
     /// <summary>Eval reads every stage that leaves a model and completed; the others get a "not run" row.</summary>
     public static readonly Stage<EvalConfig> Eval = new("eval", "Eval", StageOutput.Report,
         references: _ => Reported.Select(s => new StageReference(s.Name, s.Name, [s.Output], Optional: true)),
         dataFiles: c => [("prompts", c.Prompts), ("val_data", c.ValData), ("preferences", c.Preferences)]);
 
     /// <summary>All stages in pipeline order (each one's upstream stages come before it).</summary>
-    public static IReadOnlyList<IStage> All { get; } = [Tokenize, Pretrain, Sft, RewardModel, Dpo, Ppo, Grpo, Eval];
+    public static IReadOnlyList<IStage> All { get; } = [Tokenize, Pretrain, Sft, RewardModel, Dpo, Ppo, Grpo, Distill, Eval];
 
     /// <summary>The stages eval compares, in pipeline order: every stage that leaves a model.</summary>
     public static IReadOnlyList<IStage> Reported => All.Where(s => s.Output is StageOutput.Policy or StageOutput.RewardModel).ToList();

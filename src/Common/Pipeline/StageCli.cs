@@ -9,7 +9,7 @@ namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>
 /// The shared command line and lifecycle of every stage program:
-/// <c>&lt;stage&gt; --pipeline x.yaml [--set k=v]... [--force] [--no-resume] [--device auto|cpu|cuda]</c>.
+/// <c>&lt;stage&gt; --pipeline x.yaml [--set k=v]... [--force] [--no-resume] [--device auto|cpu|cuda] [--skip-undefined]</c>.
 /// Loads and validates the spec, skips the stage when it is up to date, holds the stage lock,
 /// marks the manifest running → complete/failed, and maps errors to exit codes
 /// (0 ok or up to date, 1 bad input or config, 2 runtime failure).
@@ -38,10 +38,13 @@ public static class StageCli
     {
         var force = new Option<bool>("--force") { Description = "Run even if the stage is up to date" };
         var noResume = new Option<bool>("--no-resume") { Description = "Start from scratch instead of resuming from state/" };
-        var command = new RootCommand(program.Description) { PipelineOption, SetOption, DeviceOption, force, noResume };
+        // make passes it to the upstream stages of a target: a pipeline that leaves a stage out (the distillation spec has
+        // no reward model) still runs `make eval`, while `make reward_model` on it says the stage is not defined.
+        var skipUndefined = new Option<bool>("--skip-undefined") { Description = "Exit 0 without running when the spec does not define this stage" };
+        var command = new RootCommand(program.Description) { PipelineOption, SetOption, DeviceOption, force, noResume, skipUndefined };
         command.SetAction(parsed => Execute(program,
             parsed.GetValue(PipelineOption)!, parsed.GetValue(SetOption) ?? [], parsed.GetValue(DeviceOption),
-            parsed.GetValue(force), !parsed.GetValue(noResume)));
+            parsed.GetValue(force), !parsed.GetValue(noResume), parsed.GetValue(skipUndefined)));
         return command.Parse(args).Invoke();
     }
 
@@ -87,12 +90,17 @@ public static class StageCli
     }
 
     private static int Execute<TConfig>(StageProgram<TConfig> program, string specFile, string[] overrides,
-        string? deviceOverride, bool force, bool allowResume) where TConfig : class, IStageConfig => Guard(program.Stage.Name, () =>
+        string? deviceOverride, bool force, bool allowResume, bool skipUndefined) where TConfig : class, IStageConfig => Guard(program.Stage.Name, () =>
     {
         var stage = program.Stage;
         var spec = LoadSpec(specFile, overrides, deviceOverride, program.UsesTorch);
-        var config = spec.ConfigOf(stage)
-            ?? throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
+        var config = spec.ConfigOf(stage);
+        if (config is null && skipUndefined)
+        {
+            Console.Error.WriteLine($"[{stage.Name}] not defined in {specFile}; skipped");
+            return ExitOk;
+        }
+        if (config is null) throw new PipelineConfigException($"{specFile}: stages.{stage.Name} is not defined, so this stage cannot run");
 
         var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, path) in stage.DataFiles(config))
@@ -120,7 +128,7 @@ public static class StageCli
                 foreach (var file in HfModelFolder.InputFiles(folder)) inputs[$"{reference.Stage}/{Path.GetFileName(file)}"] = ContentHash.OfFile(file);
                 continue;
             }
-            var dir = RunFolders.CompletedStageDir(spec, reference.Stage, stage.Name);
+            var dir = RunFolders.CompletedStageDir(spec, reference.Stage, stage.Name, where: $"{specFile}: stages.{stage.Name}.{reference.Key}");
             inputs[$"stage:{reference.Stage}"] = Manifest.TryRead(dir)!.OutputHash ?? "";
         }
         var specHash = ContentHash.OfConfig(new { config, spec.Model, spec.Seed });
@@ -150,7 +158,7 @@ public static class StageCli
         };
         running.Write(stageDir);
         var clock = Stopwatch.StartNew();
-        var context = new StageContext<TConfig>(spec, stage.Name, config, device, resume);
+        var context = new StageContext<TConfig>(spec, specFile, stage.Name, config, device, resume);
         try
         {
             var metrics = program.Execute(context);

@@ -6,10 +6,12 @@ namespace MiniLlmPipeline.Pipeline;
 
 /// <summary>Everything a stage's body needs: its validated config, its folders, device and upstream checkpoints.</summary>
 public sealed class StageContext<TConfig>(
-    PipelineSpec spec, string stage, TConfig config, torch.Device? device, bool resume)
+    PipelineSpec spec, string specFile, string stage, TConfig config, torch.Device? device, bool resume)
     where TConfig : class
 {
     public PipelineSpec Spec { get; } = spec;
+    /// <summary>The spec file the stage was run with, for errors about its keys found only at run time.</summary>
+    public string SpecFile { get; } = specFile;
     public string Stage { get; } = stage;
     public TConfig Config { get; } = config;
     /// <summary>The spec's device; not resolved (libtorch not loaded) for a stage whose program says it uses no tensors.</summary>
@@ -47,6 +49,9 @@ public sealed class StageContext<TConfig>(
         Log($"LoRA rank {lora.Rank}, alpha {lora.Alpha:G4} on {string.Join(", ", lora.Targets)}: {adapters:N0} trainable adapter " +
             $"parameters ({100.0 * adapters / total:F2}% of the {total:N0} frozen base parameters)");
     }
+
+    /// <summary>"<c>pipelines/x.yaml: stages.&lt;stage&gt;.&lt;key&gt;</c>": where an error found at run time points.</summary>
+    public string Key(string key) => $"{SpecFile}: stages.{Stage}.{key}";
 
     public void Log(string message) => Console.Error.WriteLine($"[{Stage}] {message}");
 }
