@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Stages.Eval;
+using MiniLlmPipeline.Stages.Pretrain;
 using MiniLlmPipeline.Pipeline;
 
 namespace MiniLlmPipeline.Tests.Pipeline;
@@ -48,5 +49,20 @@ public sealed class OptionalUpstreamTests
         WriteManifest(runDir, StageStatus.Complete, "b");   // retrained upstream
         Assert.Equal(StageCli.ExitOk, RunEval(spec, () => runs++));
         Assert.Equal(3, runs);
+    }
+
+    [Fact]
+    public void UndefinedStage_IsSkippedWithSkipUndefined_AndOtherwiseAConfigError()
+    {
+        // make passes --skip-undefined to upstream stages: a spec without pretrain still runs `make eval`.
+        using var temp = new TempDir();
+        var (spec, runDir) = WriteSpec(temp);
+        var runs = 0;
+        var pretrain = new StageProgram<PretrainConfig>(StageCatalog.Pretrain) { Description = "test", Execute = _ => { runs++; return new Dictionary<string, double>(); } };
+
+        Assert.Equal(StageCli.ExitOk, StageCli.Run(["--pipeline", spec, "--skip-undefined"], pretrain));
+        Assert.Equal(StageCli.ExitBadInput, StageCli.Run(["--pipeline", spec], pretrain));
+        Assert.Equal(0, runs);
+        Assert.False(Directory.Exists(Path.Combine(runDir, StageCatalog.Pretrain.Name)));
     }
 }

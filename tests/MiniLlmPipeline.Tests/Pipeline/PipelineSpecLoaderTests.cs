@@ -60,8 +60,8 @@ public class PipelineSpecLoaderTests
     [Fact]
     public void UnknownStage_IsRejected()
     {
-        var message = ErrorOf(ValidSpec + "\n  distill: { data: x.parquet }\n");
-        Assert.Contains("unknown stage 'stages.distill'", message);
+        var message = ErrorOf(ValidSpec + "\n  quantize: { data: x.parquet }\n");
+        Assert.Contains("unknown stage 'stages.quantize'", message);
     }
 
     [Fact]

@@ -68,6 +68,6 @@ public sealed partial class StageCatalogTests
     [Fact]
     public void Eval_ReportsEveryStageThatLeavesAModel()
     {
-        Assert.Equal(["pretrain", "sft", "reward_model", "dpo", "ppo", "grpo"], StageCatalog.Reported.Select(s => s.Name));
+        Assert.Equal(["pretrain", "sft", "reward_model", "dpo", "ppo", "grpo", "distill"], StageCatalog.Reported.Select(s => s.Name));
     }
 }

@@ -9,6 +9,7 @@ public sealed class CrashSafetyTests
     [Theory]
     [InlineData("tokenize", "pretrain")]
     [InlineData("pretrain", "sft")]
+    [InlineData("sft", "distill")]
     public void KilledStage_ResumesOnRerun_AndMatchesTheUninterruptedRun(string upstream, string stage)
     {
         var program = StageCatalog.Find(stage)!;
