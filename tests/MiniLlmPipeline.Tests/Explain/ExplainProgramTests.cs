@@ -21,7 +21,7 @@ public sealed partial class ExplainProgramTests
         using var dir = new TempDir();
         var unknown = Explain(dir.Path, "--from", "sft tokenize");
         Assert.Equal(StageCli.ExitBadInput, unknown.ExitCode);
-        Assert.Contains("--from: 'tokenize' is not a stage that leaves a language model (pretrain | sft | dpo | ppo | grpo)", unknown.StdErr);
+        Assert.Contains("--from: 'tokenize' is not a stage that leaves a language model (pretrain | sft | dpo | ppo | grpo | distill)", unknown.StdErr);
         var missing = Explain(dir.Path, "--from", "sft");
         Assert.Equal(StageCli.ExitBadInput, missing.ExitCode);
         Assert.Contains("stage 'explain' needs the checkpoint of stage 'sft'", missing.StdErr);
