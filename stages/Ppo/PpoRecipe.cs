@@ -37,9 +37,10 @@ internal static class PpoRecipe
         // The value model starts as the reward model (InstructGPT, Ouyang et al. 2022 §3.5): it already reads the quality
         // of a prompt + partial response, so its first value estimates are informative and the first advantages are not
         // noise from a random head. `value_init: policy` puts a fresh head on the policy's trunk instead.
+        var dropout = context.Spec.Model.Dropout;
         var value = config.ValueInit == PpoConfig.ValueFromPolicy
-            ? ModelCheckpoint.LoadScalarHead(policyDir, device, headRequired: false)
-            : ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true);
+            ? ModelCheckpoint.LoadScalarHead(policyDir, device, headRequired: false, dropout)
+            : ModelCheckpoint.LoadScalarHead(rewardDir, device, headRequired: true, dropout);
         // With lora: the value trunk trains adapters too, its scalar head in full.
         context.AttachLora(value.Trunk);
         using var model = new PolicyAndValue(upstream.Model, value);

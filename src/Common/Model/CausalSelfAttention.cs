@@ -7,7 +7,9 @@ namespace MiniLlmPipeline.Model;
 /// Grouped-query causal self-attention (Ainslie et al., 2023): n_heads query heads share n_kv_heads
 /// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V through the fused
 /// <c>scaled_dot_product_attention</c>. Under bf16 mixed precision q, k, v, the cache and the
-/// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual.
+/// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual. In training with
+/// dropout p the attention probabilities are dropped out inside the kernel (its dropout_p); otherwise dropout_p is 0 and
+/// the kernel takes its fused path as before.
 /// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
@@ -19,12 +21,14 @@ public sealed class CausalSelfAttention : nn.Module
     private readonly int nHeads;
     private readonly int nKvHeads;
     private readonly int headDim;
+    private readonly double dropout;
 
     public CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
     {
         nHeads = config.NHeads;
         nKvHeads = config.NKvHeads;
         headDim = config.HeadDim;
+        dropout = config.Dropout;
         q_proj = new MixedPrecisionLinear(config.DModel, nHeads * headDim, config.MatmulDtype);
         k_proj = new MixedPrecisionLinear(config.DModel, nKvHeads * headDim, config.MatmulDtype);
         v_proj = new MixedPrecisionLinear(config.DModel, nKvHeads * headDim, config.MatmulDtype);
@@ -67,18 +71,20 @@ public sealed class CausalSelfAttention : nn.Module
             k = k.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
             v = v.repeat_interleave(groups, dim: 1);                              // (B, H, S, D)
         }
+        // The kernel's dropout draws from torch's global generator, which the trainer seeds every step.
+        var dropoutP = training ? dropout : 0.0;
         var y = Recorded is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, isCausal) // (B, H, T, D)
-            : RecordedAttention(q, k, v, mask, isCausal);
+            ? nn.functional.scaled_dot_product_attention(q, k, v, mask, dropoutP, isCausal) // (B, H, T, D)
+            : RecordedAttention(q, k, v, mask, isCausal, dropoutP);
         y = y.transpose(1, 2).contiguous().view(b, t, nHeads * headDim);          // (B, T, C)
         return o_proj.forward(y).MoveToOuterDisposeScope();                       // (B, T, C)
     }
 
     /// <summary>
-    /// softmax(QKᵀ/√d + mask)·V written out in fp32, the same masks as the kernel, keeping the weights
-    /// (B, H, T, S) in <see cref="Recorded"/>.
+    /// softmax(QKᵀ/√d + mask)·V written out in fp32, the same masks (and, in training, dropout) as the kernel, keeping the
+    /// weights (B, H, T, S) in <see cref="Recorded"/> before any dropout: explain runs in eval mode, where there is none.
     /// </summary>
-    private Tensor RecordedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal)
+    private Tensor RecordedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal, double dropoutP)
     {
         var scores = q.to(float32).matmul(k.to(float32).transpose(-2, -1)) / Math.Sqrt(headDim); // (B, H, T, S)
         var (t, s) = (scores.shape[^2], scores.shape[^1]);
@@ -86,6 +92,7 @@ public sealed class CausalSelfAttention : nn.Module
         if (allowed is not null) scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
         var weights = scores.softmax(-1);
         Recorded!.Add(weights.detach().DetachFromDisposeScope());
+        if (dropoutP > 0) weights = nn.functional.dropout(weights, dropoutP, training: true);
         return weights.matmul(v.to(float32)).to(v.dtype);                        // (B, H, T, D)
     }
 }

@@ -16,6 +16,7 @@ public sealed class DecoderStack : nn.Module
     private readonly ModuleList<TransformerBlock> layers;
     private readonly RmsNorm norm;
     private readonly RotaryEmbedding rotary_emb;
+    private readonly double dropout;
 
     public DecoderStack(GptConfig config) : base(nameof(DecoderStack))
     {
@@ -24,6 +25,7 @@ public sealed class DecoderStack : nn.Module
             Enumerable.Range(0, config.NLayers).Select(_ => new TransformerBlock(config)).ToArray());
         norm = new RmsNorm(config.DModel, config.NormEps);
         rotary_emb = new RotaryEmbedding(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
+        dropout = config.Dropout;
         RegisterComponents();
     }
 
@@ -48,6 +50,8 @@ public sealed class DecoderStack : nn.Module
         var (mask, isCausal) = AttentionMask(attentionMask, past, t, ids.device);
 
         var x = embed_tokens.forward(ids); // (B, T, C)
+        // Embedding dropout (GPT-2's embd_pdrop); drawn from torch's global generator, which the trainer seeds every step.
+        if (training && dropout > 0) x = nn.functional.dropout(x, dropout, training: true);
         for (var i = 0; i < layers.Count; i++)
             x = layers[i].Forward(x, cos, sin, mask, isCausal, cache, i);
         cache?.Advance((int)t);

@@ -7,6 +7,7 @@ namespace MiniLlmPipeline.Model;
 /// dtype its weight matmuls run in (<see cref="MixedPrecision"/>; weights are always stored fp32).
 /// <see cref="TieWordEmbeddings"/> false gives the model its own output matrix (<c>lm_head.weight</c>), as in a
 /// Hugging Face Llama folder that unties it; every model this project trains from scratch is tied.
+/// <see cref="Dropout"/> acts in training mode only (<see cref="ModelSpec.Dropout"/>); at 0 the forward pass has no extra op.
 /// </summary>
 public sealed record GptConfig(
     int VocabSize,
@@ -19,14 +20,15 @@ public sealed record GptConfig(
     double RopeTheta,
     double NormEps = 1e-5,
     ScalarType MatmulDtype = ScalarType.Float32,
-    bool TieWordEmbeddings = true)
+    bool TieWordEmbeddings = true,
+    double Dropout = 0)
 {
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => DModel / NHeads;
 
     public static GptConfig From(ModelSpec spec, int vocabSize) =>
         new(vocabSize, spec.DModel, spec.NLayers, spec.NHeads, spec.NKvHeads, spec.FfnHidden, spec.MaxSeqLen, spec.RopeTheta,
-            MatmulDtype: ParseMatmulDtype(spec.MatmulDtype));
+            MatmulDtype: ParseMatmulDtype(spec.MatmulDtype), Dropout: spec.Dropout);
 
     /// <summary>
     /// The spec's / config.json's name of a matmul dtype: <c>fp32</c>, <c>bf16</c>, or <c>auto</c> =

@@ -68,7 +68,7 @@ public static class HfModelFolder
     /// <summary>The folder's model and tokenizer, checked against the spec's <c>model:</c> block; the tokenizer is written to <paramref name="tokenizerDir"/>.</summary>
     public static UpstreamModel Load(string folder, ModelSpec spec, Device device, string tokenizerDir)
     {
-        var config = ReadConfig(folder);
+        var config = ReadConfig(folder) with { Dropout = spec.Dropout };
         ModelCheckpoint.EnsureMatches(config, spec, Path.Combine(folder, ModelCheckpoint.ConfigFile));
         var (bpe, tokenizerFile) = ReadTokenizer(folder);
         if (bpe.VocabSize != config.VocabSize)

@@ -20,7 +20,8 @@ public static class ModelCheckpoint
 
     /// <summary>
     /// The numbers of config.json in the file's order, each <see cref="GptConfig"/> field once: its LlamaConfig key, the
-    /// spec's <c>model:</c> key a checkpoint must match (null: the spec does not set it), how to set it from the file
+    /// spec's <c>model:</c> key a checkpoint must match (null: the spec does not set it, or, for dropout, a training setting
+    /// the loading stage's spec replaces rather than a shape that must match), how to set it from the file
     /// (null: derived, written for transformers only), and its value when an older or hand-written file lacks it (null:
     /// required). <see cref="Save"/> writes, <see cref="ReadConfig(string)"/> reads and <see cref="EnsureMatches"/> checks
     /// by iterating this table. Values travel as double, which holds every int exactly.
@@ -37,6 +38,9 @@ public static class ModelCheckpoint
         new("rms_norm_eps", null, c => c.NormEps, (c, v) => c with { NormEps = v }, Default: _ => 1e-5, IsInteger: false),
         new("rope_theta", "rope_theta", c => c.RopeTheta, (c, v) => c with { RopeTheta = v }, Default: _ => 10000, IsInteger: false),
         new("vocab_size", null, c => c.VocabSize, (c, v) => c with { VocabSize = (int)v }),
+        // LlamaConfig's one dropout key, which transformers applies to the attention probabilities only; this model uses
+        // the rate also on the embeddings and the residual branches (ModelSpec.Dropout).
+        new("attention_dropout", null, c => c.Dropout, (c, v) => c with { Dropout = v }, Default: _ => 0, IsInteger: false),
     ];
 
     private sealed record ConfigField(
@@ -71,10 +75,14 @@ public static class ModelCheckpoint
         });
     }
 
-    /// <summary>The language model of a checkpoint (a scalar head in the file is ignored).</summary>
-    public static Gpt LoadGpt(string stageDir, Device device)
+    /// <summary>
+    /// The language model of a checkpoint (a scalar head in the file is ignored), with <paramref name="dropout"/> in place
+    /// of the file's rate when given: a stage that trains it uses its own spec's <c>model.dropout</c>.
+    /// </summary>
+    public static Gpt LoadGpt(string stageDir, Device device, double? dropout = null)
     {
-        var model = new Gpt(ReadConfig(stageDir));
+        var config = ReadConfig(stageDir);
+        var model = new Gpt(config with { Dropout = dropout ?? config.Dropout });
         LoadWeights(stageDir, model, optional: [], ignored: [ScoreWeight]);
         model.to(device);
         return model;
@@ -83,11 +91,12 @@ public static class ModelCheckpoint
     /// <summary>
     /// A trunk plus scalar head. From a plain language-model checkpoint (<paramref name="headRequired"/>
     /// false) the head keeps its fresh initialisation: the reward model starts from SFT weights, while
-    /// PPO's value model starts from the reward model and needs its head.
+    /// PPO's value model starts from the reward model and needs its head. <paramref name="dropout"/> as in <see cref="LoadGpt"/>.
     /// </summary>
-    public static ScalarHeadModel LoadScalarHead(string stageDir, Device device, bool headRequired)
+    public static ScalarHeadModel LoadScalarHead(string stageDir, Device device, bool headRequired, double? dropout = null)
     {
-        var model = new ScalarHeadModel(new Gpt(ReadConfig(stageDir)));
+        var config = ReadConfig(stageDir);
+        var model = new ScalarHeadModel(new Gpt(config with { Dropout = dropout ?? config.Dropout }));
         LoadWeights(stageDir, model, optional: headRequired ? [] : [ScoreWeight], ignored: []);
         model.to(device);
         return model;
@@ -117,6 +126,7 @@ public static class ModelCheckpoint
                     : field.IsInteger ? node.GetValue<int>() : node.GetValue<double>();
                 config = field.Set!(config, value);
             }
+            if (!(config.Dropout is >= 0 and < 1)) throw new StageInputException($"{path}: attention_dropout is {config.Dropout}, but must be in [0, 1)");
             return config;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MiniLlmPipeline.Model;
 
 /// <summary>The <c>model:</c> block of a pipeline spec: the shape of the GPT every stage shares.</summary>
@@ -16,6 +18,15 @@ public sealed record ModelSpec
     /// 1.2–1.7× faster training at the same loss (bench/README.md), else fp32.
     /// </summary>
     public string MatmulDtype { get; init; } = "auto";
+    /// <summary>
+    /// Dropout rate p (Srivastava et al. 2014) on the token embeddings, the attention probabilities and each residual
+    /// branch (attention and MLP outputs before they join the residual stream), as in GPT-2 / nanoGPT; training mode
+    /// only. A training setting rather than a shape: every training stage of this spec uses it, also one that continues
+    /// from a checkpoint trained with another rate. Left out of the spec hash at its default 0, so runs made before the
+    /// key existed stay up to date.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double Dropout { get; init; }
 
     /// <summary>Range and shape problems as (key, problem); empty when valid.</summary>
     public IEnumerable<(string Key, string Problem)> Problems()
@@ -30,5 +41,6 @@ public sealed record ModelSpec
         if (MaxSeqLen < 8) yield return ("max_seq_len", "must be at least 8");
         if (RopeTheta <= 0) yield return ("rope_theta", "must be positive");
         if (MatmulDtype is not ("fp32" or "bf16" or "auto")) yield return ("matmul_dtype", "must be fp32, bf16 or auto");
+        if (!(Dropout is >= 0 and < 1)) yield return ("dropout", "must be a number in [0, 1)");
     }
 }

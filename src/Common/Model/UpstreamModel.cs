@@ -7,7 +7,8 @@ namespace MiniLlmPipeline.Model;
 
 /// <summary>
 /// The language model an alignment stage starts from (its <c>from:</c> stage's checkpoint) with that checkpoint's
-/// tokenizer, checked against the spec's <c>model:</c> block before any weight is read. The caller disposes <see cref="Model"/>.
+/// tokenizer, checked against the spec's <c>model:</c> block before any weight is read, with the spec's dropout rate (the
+/// stage trains it: <see cref="ModelSpec.Dropout"/>). The caller disposes <see cref="Model"/>.
 /// </summary>
 public sealed record UpstreamModel(Gpt Model, TextTokenizer Tokenizer, string TokenizerDir)
 {
@@ -26,6 +27,6 @@ public sealed record UpstreamModel(Gpt Model, TextTokenizer Tokenizer, string To
         if (tokenizer.VocabSize != config.VocabSize)
             throw new StageInputException(
                 $"{tokenizerDir}: the tokenizer has {tokenizer.VocabSize} tokens but {Path.Combine(stageDir, ModelCheckpoint.ConfigFile)} says vocab_size {config.VocabSize}");
-        return new UpstreamModel(ModelCheckpoint.LoadGpt(stageDir, device), tokenizer, tokenizerDir);
+        return new UpstreamModel(ModelCheckpoint.LoadGpt(stageDir, device, spec.Dropout), tokenizer, tokenizerDir);
     }
 }
