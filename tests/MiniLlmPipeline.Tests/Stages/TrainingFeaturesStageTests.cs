@@ -15,8 +15,9 @@ public sealed class TrainingFeaturesStageTests
     {
         using var temp = new TempDir();
         TinyRuns.CopyUpTo("pretrain", temp.Path);
-        // Ten times the usual steps at a high constant rate: validation stops improving long before the end.
-        var result = TinyRuns.Run(StageCatalog.Sft, temp.Path, "--set", "sft.steps=300", "--set", "sft.lr=3e-2", "--set", "sft.lr_schedule=constant",
+        // Fifteen times the usual steps at a constant rate 50 times the usual: validation stops improving long before the
+        // end. At 3e-2 it still improved for 300 steps on an AVX2 machine (the kernels round differently), so 1e-1.
+        var result = TinyRuns.Run(StageCatalog.Sft, temp.Path, "--set", "sft.steps=300", "--set", "sft.lr=1e-1", "--set", "sft.lr_schedule=constant",
             "--set", "sft.warmup_steps=0", "--set", "sft.eval_every=10", "--set", "sft.early_stopping.patience=2", "--set", "sft.keep=best",
             "--set", "sft.eval_samples=0", "--set", "sft.checkpoint_every=1000");
         Assert.True(result.ExitCode == 0, result.ToString());
