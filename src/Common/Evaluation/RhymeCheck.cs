@@ -8,6 +8,8 @@ namespace MiniLlmPipeline.Evaluation;
 /// most of those endings (a polyphonic character counts for each of its tracks; ties go to the ordinally first track).
 /// <paramref name="Score"/> = endings in that group / (form lines / 2), so a missing even verse counts as not
 /// rhyming; <paramref name="Rhymes"/> when all of them share it. A character absent from the table never rhymes.
+/// A rhyme character used again (重韵, which regulated verse avoids) counts once: without this rule a policy trained on
+/// the rhyme score learnt to end every even verse with the same character (中), which "rhymes" trivially.
 /// The odd first verse, which may rhyme too (首句入韵), is not counted either way.
 /// </summary>
 public sealed record RhymeCheck(bool Rhymes, double Score, string? Group, IReadOnlyList<string> Endings)
@@ -21,7 +23,7 @@ public sealed record RhymeCheck(bool Rhymes, double Score, string? Group, IReadO
             if (verses[i].Text.EnumerateRunes().LastOrDefault(Verse.IsHan) is { Value: not 0 } last)
                 endings.Add(last.ToString());
 
-        var best = endings
+        var best = endings.Distinct(StringComparer.Ordinal)
             .SelectMany(e => table.GroupsOf(e).Distinct())
             .GroupBy(g => g)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)

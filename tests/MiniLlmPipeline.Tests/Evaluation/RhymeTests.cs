@@ -104,6 +104,20 @@ public class RhymeTests(ITestOutputHelper output)
         Assert.True(PoetryFormChecker.Check("五绝", "白日依山尽，黄河入海还。\n欲穷千里目，更上一层来。").Rhymes);
     }
 
+    [Theory]
+    // The even verses of a 绝句 both end in 中: one ending, half the rhyme.
+    [InlineData("五绝", "独夜寒林处，无看月老中。\n独向月思归，独风停得中。", 0.5)]
+    // A 律诗 whose four even verses end 中, 中, 东, 中: two distinct endings of one track.
+    [InlineData("五律", "禁席开中事，清军发舍中。\n天通钟雁水，秋泊老去中。\n仙马逢前路，心思喜在东。\n风中空月独，天影向来中。", 0.5)]
+    public void RepeatedRhymeCharacter_CountsOnce(string form, string poem, double rhymeScore)
+    {
+        var check = PoetryFormChecker.Check(form, poem);
+
+        Assert.False(check.Rhymes);
+        Assert.Equal(rhymeScore, check.RhymeScore, 12);
+        Assert.True(check.Compliant, check.Reason);
+    }
+
     [Fact]
     public void CharacterMissingFromTheTable_NeverRhymes()
     {
