@@ -124,6 +124,7 @@ internal sealed class TrainingRun : IDisposable
         using (InferenceMode.Enter(_model))
         using (torch.NewDisposeScope())
             _lastEval = objective.Evaluate();
+        NativeHeap.Trim();
         if (_lastEval.Count > 0)
         {
             Metrics.Write(done, "eval", _lastEval);
