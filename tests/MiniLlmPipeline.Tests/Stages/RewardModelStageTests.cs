@@ -7,10 +7,11 @@ namespace MiniLlmPipeline.Tests.Stages;
 
 public sealed class RewardModelStageTests
 {
-    // Enough steps at a high learning rate for the tiny model to separate its own training pairs.
+    // Enough steps at a high learning rate for the tiny model to separate its own training pairs: 80 were enough on
+    // AVX-512, but left 88 % on an AVX2 machine, whose kernels round differently.
     private static readonly string[] Overrides =
     [
-        "--set", "reward_model.steps=80", "--set", "reward_model.batch_size=16",
+        "--set", "reward_model.steps=160", "--set", "reward_model.batch_size=16",
         "--set", "reward_model.lr=5e-3", "--set", "reward_model.eval_every=20", "--set", "reward_model.log_every=10",
     ];
 
@@ -44,8 +45,7 @@ public sealed class RewardModelStageTests
         var rewards = PreferenceCollator.Map(separable, Enumerable.Range(0, separable.Count).ToList(), 16, padId, torch.CPU,
             b => b.AtLastToken(model.Scores(b.InputIds)));
         var accuracy = rewards.Chosen.Zip(rewards.Rejected, (c, r) => c > r ? 1.0 : 0.0).Average();
-        // Chance is 50 %; the exact figure moves with the CPU's kernels (above 90 % on AVX-512, 88 % on an AVX2 machine).
-        Assert.True(accuracy > 0.8, $"training-pair accuracy {accuracy:P1} on {separable.Count} pairs");
+        Assert.True(accuracy > 0.9, $"training-pair accuracy {accuracy:P1} on {separable.Count} pairs");
 
         var again = TinyRuns.Run(StageCatalog.RewardModel, temp.Path, Overrides);
         StageAssert.UpToDate(again);
