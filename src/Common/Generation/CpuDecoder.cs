@@ -101,7 +101,7 @@ public sealed class CpuDecoder : IParallelWork
         }
     }
 
-    /// <summary>Copies the model's weights into this decoder's layout: q|k|v and gate|up fused, every matrix (in, out).</summary>
+    /// <summary>Copies the model's weights into this decoder's layout: q|k|v and gate|up fused, every matrix (in, out), packed.</summary>
     private void Load(Gpt model)
     {
         using var noGrad = torch.no_grad();
@@ -139,7 +139,7 @@ public sealed class CpuDecoder : IParallelWork
         Values("model.norm.weight").CopyTo(_finalNorm);
     }
 
-    /// <summary>destination[c, offset + r] = source[r, c] for source (rows, cols) and destination (cols, width), in cache-sized tiles.</summary>
+    /// <summary>destination[c, offset + r] = source[r, c] for source (rows, cols) and destination (cols, width) packed by <see cref="Gemm.Pack"/>, in cache-sized tiles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeInto(ReadOnlySpan<float> source, int rows, int cols, float[] destination, int width, int offset)
     {
@@ -148,7 +148,7 @@ public sealed class CpuDecoder : IParallelWork
             for (var c0 = 0; c0 < cols; c0 += tile)
                 for (var r = r0; r < Math.Min(rows, r0 + tile); r++)
                     for (var c = c0; c < Math.Min(cols, c0 + tile); c++)
-                        destination[c * width + offset + r] = source[r * cols + c];
+                        destination[Gemm.PackedIndex(c, offset + r, cols, width)] = source[r * cols + c];
     }
 
     /// <summary>A cache for <paramref name="slots"/> sequences of up to the context length each.</summary>
@@ -269,46 +269,84 @@ public sealed class CpuDecoder : IParallelWork
         var group = heads / _config.NKvHeads;
         var positions = work.RowPosition[row] + 1;
         var scale = 1f / MathF.Sqrt(d);
-        var scores = positions <= 2048 ? stackalloc float[positions] : new float[positions];
+        var buffer = capacity <= 2048 ? stackalloc float[capacity] : new float[capacity];
+        var scores = buffer[..positions];
         Span<float> q = stackalloc float[d];
         for (var h = 0; h < heads; h++)
         {
             TensorPrimitives.Multiply(work.Qkv.AsSpan(row * _qkvWidth + h * d, d), scale, q);
             var start = cache.Offset(work.RowSlot[row], layer, h / group);
-            AttentionScores(q, cache.Keys.AsSpan(start, d * capacity), capacity, scores);
+            AttentionScores(q, cache.Keys.AsSpan(start, d * capacity), capacity, positions, buffer);
             TensorPrimitives.SoftMax(scores, scores);
             WeightedValues(scores, cache.Values.AsSpan(start, positions * d), work.Attention.AsSpan((row * heads + h) * d, d));
         }
     }
 
-    /// <summary>scores[j] = Σᵢ q[i]·keys[i, j] for keys stored (D, stride): a vector of positions at a time.</summary>
-    private static void AttentionScores(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int stride, Span<float> scores)
+    /// <summary>
+    /// scores[j] = Σᵢ q[i]·keys[i, j] for j &lt; <paramref name="positions"/>, keys stored (D, stride): a vector of
+    /// positions at a time, eight vectors (64 positions) side by side so that eight multiply-add chains are in
+    /// flight — with two, each waited on the previous one's latency (~5 cycles) and attention took more of a
+    /// batched step than the matrix products. Whole vectors are computed while the stride allows, reading the cache
+    /// past the row's positions (scores the caller does not use), so <paramref name="scores"/> holds the stride.
+    /// </summary>
+    private static void AttentionScores(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int stride, int positions, Span<float> scores)
     {
         var lanes = Vector<float>.Count;
+        var d = q.Length;
         ref var k0 = ref MemoryMarshal.GetReference(keys);
+        ref var q0 = ref MemoryMarshal.GetReference(q);
+        ref var s0 = ref MemoryMarshal.GetReference(scores);
         var j = 0;
-        for (; j + 2 * lanes <= scores.Length; j += 2 * lanes)
+        for (; j < positions && j + 8 * lanes <= stride; j += 8 * lanes)
         {
-            Vector<float> a = Vector<float>.Zero, b = Vector<float>.Zero;
-            for (var i = 0; i < q.Length; i++)
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (var i = 0; i < d; i++)
             {
-                var qi = new Vector<float>(q[i]);
+                var qi = new Vector<float>(Unsafe.Add(ref q0, i));
                 ref var row = ref Unsafe.Add(ref k0, i * stride + j);
-                a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), qi, a);
-                b = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)lanes), qi, b);
+                a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), qi, a0);
+                a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)lanes), qi, a1);
+                a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(2 * lanes)), qi, a2);
+                a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(3 * lanes)), qi, a3);
+                a4 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(4 * lanes)), qi, a4);
+                a5 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(5 * lanes)), qi, a5);
+                a6 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(6 * lanes)), qi, a6);
+                a7 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(7 * lanes)), qi, a7);
             }
-            a.CopyTo(scores.Slice(j, lanes));
-            b.CopyTo(scores.Slice(j + lanes, lanes));
+            ref var out0 = ref Unsafe.Add(ref s0, j);
+            a0.StoreUnsafe(ref out0); a1.StoreUnsafe(ref out0, (nuint)lanes); a2.StoreUnsafe(ref out0, (nuint)(2 * lanes)); a3.StoreUnsafe(ref out0, (nuint)(3 * lanes));
+            a4.StoreUnsafe(ref out0, (nuint)(4 * lanes)); a5.StoreUnsafe(ref out0, (nuint)(5 * lanes)); a6.StoreUnsafe(ref out0, (nuint)(6 * lanes)); a7.StoreUnsafe(ref out0, (nuint)(7 * lanes));
         }
-        for (; j < scores.Length; j++)
+        // Near the end of the slot, one vector at a time: four chains over alternate dimensions, summed.
+        for (; j < positions && j + lanes <= stride; j += lanes)
+        {
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            var i = 0;
+            for (; i + 4 <= d; i += 4)
+            {
+                ref var row = ref Unsafe.Add(ref k0, i * stride + j);
+                a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), new Vector<float>(Unsafe.Add(ref q0, i)), a0);
+                a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)stride), new Vector<float>(Unsafe.Add(ref q0, i + 1)), a1);
+                a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(2 * stride)), new Vector<float>(Unsafe.Add(ref q0, i + 2)), a2);
+                a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(3 * stride)), new Vector<float>(Unsafe.Add(ref q0, i + 3)), a3);
+            }
+            for (; i < d; i++)
+                a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref Unsafe.Add(ref k0, i * stride + j)), new Vector<float>(Unsafe.Add(ref q0, i)), a0);
+            (a0 + a1 + (a2 + a3)).StoreUnsafe(ref Unsafe.Add(ref s0, j));
+        }
+        for (; j < positions; j++)
         {
             var sum = 0f;
-            for (var i = 0; i < q.Length; i++) sum += q[i] * Unsafe.Add(ref k0, i * stride + j);
+            for (var i = 0; i < d; i++) sum += q[i] * Unsafe.Add(ref k0, i * stride + j);
             scores[j] = sum;
         }
     }
 
-    /// <summary>output = Σⱼ p[j]·values[j] for values stored (positions, D).</summary>
+    /// <summary>
+    /// output = Σⱼ p[j]·values[j] for values stored (positions, D). A head's D values sit in two or four
+    /// registers; two positions go side by side into two sets of them, summed at the end, so that eight
+    /// multiply-add chains are in flight instead of four.
+    /// </summary>
     private static void WeightedValues(ReadOnlySpan<float> p, ReadOnlySpan<float> values, Span<float> output)
     {
         var (d, lanes) = (output.Length, Vector<float>.Count);
@@ -318,13 +356,51 @@ public sealed class CpuDecoder : IParallelWork
             for (var j = 0; j < p.Length; j++) TensorPrimitives.MultiplyAdd(values.Slice(j * d, d), p[j], output, output);
             return;
         }
-        // A head's D values in two or four registers, one broadcast multiply-add per position.
         ref var v0 = ref MemoryMarshal.GetReference(values);
         Vector<float> a = default, b = default, c = default, e = default;
-        for (var j = 0; j < p.Length; j++)
+        Vector<float> a2 = default, b2 = default, c2 = default, e2 = default;
+        var j2 = 0;
+        if (d == 4 * lanes)
         {
-            var pj = new Vector<float>(p[j]);
-            ref var row = ref Unsafe.Add(ref v0, j * d);
+            for (; j2 + 2 <= p.Length; j2 += 2)
+            {
+                var pj = new Vector<float>(p[j2]);
+                var pk = new Vector<float>(p[j2 + 1]);
+                ref var row = ref Unsafe.Add(ref v0, j2 * d);
+                a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), pj, a);
+                b = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)lanes), pj, b);
+                c = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(2 * lanes)), pj, c);
+                e = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(3 * lanes)), pj, e);
+                a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(4 * lanes)), pk, a2);
+                b2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(5 * lanes)), pk, b2);
+                c2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(6 * lanes)), pk, c2);
+                e2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(7 * lanes)), pk, e2);
+            }
+        }
+        else
+        {
+            // D = 2 vectors: one position fills two registers, so four positions fill eight.
+            for (; j2 + 4 <= p.Length; j2 += 4)
+            {
+                ref var row = ref Unsafe.Add(ref v0, j2 * d);
+                var (p0, p1, p2, p3) = (new Vector<float>(p[j2]), new Vector<float>(p[j2 + 1]), new Vector<float>(p[j2 + 2]), new Vector<float>(p[j2 + 3]));
+                a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), p0, a);
+                b = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)lanes), p0, b);
+                c = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(2 * lanes)), p1, c);
+                e = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(3 * lanes)), p1, e);
+                a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(4 * lanes)), p2, a2);
+                b2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(5 * lanes)), p2, b2);
+                c2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(6 * lanes)), p3, c2);
+                e2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(7 * lanes)), p3, e2);
+            }
+            // Fold the odd-position registers onto the even ones: (a, b) holds the first half, (c, e) the second.
+            (a, b, c, e) = (a + c + a2 + c2, b + e + b2 + e2, default, default);
+            (a2, b2, c2, e2) = (default, default, default, default);
+        }
+        for (; j2 < p.Length; j2++)
+        {
+            var pj = new Vector<float>(p[j2]);
+            ref var row = ref Unsafe.Add(ref v0, j2 * d);
             a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row), pj, a);
             b = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)lanes), pj, b);
             if (d == 4 * lanes)
@@ -333,12 +409,12 @@ public sealed class CpuDecoder : IParallelWork
                 e = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref row, (nuint)(3 * lanes)), pj, e);
             }
         }
-        a.CopyTo(output);
-        b.CopyTo(output[lanes..]);
+        (a + a2).CopyTo(output);
+        (b + b2).CopyTo(output[lanes..]);
         if (d == 4 * lanes)
         {
-            c.CopyTo(output[(2 * lanes)..]);
-            e.CopyTo(output[(3 * lanes)..]);
+            (c + c2).CopyTo(output[(2 * lanes)..]);
+            (e + e2).CopyTo(output[(3 * lanes)..]);
         }
     }
 

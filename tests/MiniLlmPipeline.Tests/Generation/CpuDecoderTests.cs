@@ -63,6 +63,25 @@ public class CpuDecoderTests
     }
 
     [Fact]
+    public void AFullContext_NotAMultipleOfTheVectorWidth_GivesTheTorchModelsLogitsAtEveryPosition()
+    {
+        // 75 positions: attention's 64-position blocks, then single vectors, then the slot's last positions one by one.
+        using var model = Scrambled(Odd with { MaxSeqLen = 75 });
+        var v = model.Config.VocabSize;
+        var ids = Enumerable.Range(0, 75).Select(i => (i * 7 + 3) % v).ToArray();
+        var expected = TorchLogits(model, ids);
+        var decoder = CpuDecoder.FromModel(model, threads: 1);
+        var cache = decoder.NewCache(1);
+        var logits = new float[v];
+        decoder.Forward(cache, [0], ids.AsSpan(0, 1), [1], logits);
+        for (var t = 1; t < ids.Length; t++)
+        {
+            decoder.Forward(cache, [0], ids.AsSpan(t, 1), [1], logits);
+            AssertClose(expected.AsSpan(t * v, v), logits);
+        }
+    }
+
+    [Fact]
     public void RaggedBatch_GivesEachSequenceItsOwnLogits()
     {
         using var model = Scrambled(Odd);
