@@ -169,16 +169,35 @@ internal sealed class Gemm : IParallelWork
             a0 = Vector.LoadUnsafe(ref yr); a1 = Vector.LoadUnsafe(ref yr, (nuint)lanes);
             a2 = Vector.LoadUnsafe(ref yr, (nuint)(2 * lanes)); a3 = Vector.LoadUnsafe(ref yr, (nuint)(3 * lanes));
         }
+        // Even and odd steps of i in two sets of accumulators: eight multiply-add chains in flight, not four.
+        Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
         ref var xr = ref Unsafe.Add(ref x0, r * k);
-        for (var i = 0; i < k; i++)
+        var i = 0;
+        for (; i + 2 <= k; i += 2)
         {
             ref var wi = ref Unsafe.Add(ref w0, i * Panel);
-            var b = new Vector<float>(Unsafe.Add(ref xr, i));
-            a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi), b, a0);
-            a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)lanes), b, a1);
-            a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(2 * lanes)), b, a2);
-            a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(3 * lanes)), b, a3);
+            var x = new Vector<float>(Unsafe.Add(ref xr, i));
+            a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi), x, a0);
+            a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)lanes), x, a1);
+            a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(2 * lanes)), x, a2);
+            a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(3 * lanes)), x, a3);
+            ref var next = ref Unsafe.Add(ref wi, Panel);
+            x = new Vector<float>(Unsafe.Add(ref xr, i + 1));
+            b0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref next), x, b0);
+            b1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref next, (nuint)lanes), x, b1);
+            b2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref next, (nuint)(2 * lanes)), x, b2);
+            b3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref next, (nuint)(3 * lanes)), x, b3);
         }
+        if (i < k)
+        {
+            ref var wi = ref Unsafe.Add(ref w0, i * Panel);
+            var x = new Vector<float>(Unsafe.Add(ref xr, i));
+            a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi), x, a0);
+            a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)lanes), x, a1);
+            a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(2 * lanes)), x, a2);
+            a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref wi, (nuint)(3 * lanes)), x, a3);
+        }
+        (a0, a1, a2, a3) = (a0 + b0, a1 + b1, a2 + b2, a3 + b3);
         a0.StoreUnsafe(ref yr); a1.StoreUnsafe(ref yr, (nuint)lanes);
         a2.StoreUnsafe(ref yr, (nuint)(2 * lanes)); a3.StoreUnsafe(ref yr, (nuint)(3 * lanes));
     }
