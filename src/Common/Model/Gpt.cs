@@ -55,7 +55,10 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// hidden (..., C) → logits (..., V) = hidden · Eᵀ with the token embedding E (or the untied lm_head), always fp32: the
     /// logits feed the loss directly, and rounding them to bf16 measurably slowed learning (bench/README.md).
     /// </summary>
-    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, lm_head?.weight ?? model.EmbedTokens.weight!);
+    public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, OutputWeight);
+
+    /// <summary>The output layer's weight (V, C): the token embedding when tied, else lm_head's.</summary>
+    public Tensor OutputWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
 
     /// <summary>
     /// Training FLOPs per token (PaLM, Chowdhery et al. 2022, appendix B): 6·N for the weight matmuls

@@ -1,0 +1,104 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Alignment;
+
+/// <summary>
+/// The output layer and the next-token cross-entropy in one, a few hundred rows at a time, so that the (B·T, V)
+/// logits, their log-softmax and their gradient never exist whole: the fused linear cross-entropy of Liger Kernel
+/// (Hsu et al., 2024) and "Cut Your Losses in Large-Vocabulary Language Models" (Wijmans et al., 2024). For the
+/// default model's batch (4096 rows × 4096 tokens) those were four 64 MB tensors alive at once at the start of
+/// the backward pass, the largest part of pretraining's peak memory.
+/// <para>The loss is that of <see cref="NextTokenCrossEntropy.Compute"/> on hidden·Wᵀ: the mean over every token, or
+/// with a mask −Σ m·log p(y) / Σ m (0 when the mask selects nothing). While gradients are recorded, each chunk's
+/// gradient is computed as soon as its logits are, as Liger does — ∂L/∂z = (softmax(z) − onehot(y))·m / Σ m, then
+/// ∂L/∂h = ∂L/∂z·W and ∂L/∂W += (∂L/∂z)ᵀ·h — and kept until the backward pass scales it by the incoming gradient:
+/// the same three products per chunk as the unfused layer, no recomputation. The logits are fp32, as
+/// <see cref="Model.Gpt.Logits"/>'s are.</para>
+/// </summary>
+public static class FusedLinearCrossEntropy
+{
+    /// <summary>~2M logits (8 MB in fp32) per chunk: 512 rows of the default model's 4096-token vocabulary.</summary>
+    public const long DefaultLogitsPerChunk = 1 << 21;
+
+    /// <summary>
+    /// The cross-entropy of hidden (B, T, C) · weightᵀ (weight (V, C)) against targets (B, T), masked by mask (B, T)
+    /// when given; differentiable in <paramref name="hidden"/> and <paramref name="weight"/>. A chunk holds as many
+    /// rows as fit in <paramref name="logitsPerChunk"/> logits (at least one).
+    /// </summary>
+    public static Tensor Compute(Tensor hidden, Tensor weight, Tensor targets, Tensor? mask = null, long logitsPerChunk = DefaultLogitsPerChunk)
+    {
+        if (hidden.dim() != 3 || targets.dim() != 2 || hidden.shape[0] != targets.shape[0] || hidden.shape[1] != targets.shape[1]
+            || weight.dim() != 2 || weight.shape[1] != hidden.shape[2])
+            throw new ArgumentException($"Expected hidden (B,T,C), weight (V,C) and targets (B,T), got [{string.Join(",", hidden.shape)}], [{string.Join(",", weight.shape)}] and [{string.Join(",", targets.shape)}].");
+        if (mask is not null && (mask.shape[0] != targets.shape[0] || mask.shape[1] != targets.shape[1]))
+            throw new ArgumentException($"Expected a mask shaped like the targets [{string.Join(",", targets.shape)}], got [{string.Join(",", mask.shape)}].", nameof(mask));
+        var recordsGradient = torch.is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
+        if (!recordsGradient)
+        {
+            using var noGrad = torch.no_grad();
+            return Chunked(hidden, weight, targets, mask, logitsPerChunk, gradients: false).Loss;
+        }
+        return WithGradient.apply(hidden, weight, targets, mask, logitsPerChunk);
+    }
+
+    private sealed class WithGradient : autograd.SingleTensorFunction<WithGradient>
+    {
+        public override string Name => nameof(FusedLinearCrossEntropy);
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var (hidden, weight, targets, mask) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], vars[3] as Tensor);
+            var (loss, gradHidden, gradWeight) = Chunked(hidden, weight, targets, mask, (long)vars[4], gradients: true);
+            ctx.save_for_backward([gradHidden!, gradWeight!]);
+            return loss;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            using var scope = torch.NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            // The loss is usually the last op (gradient 1), but a caller may scale it (micro-batch averaging).
+            return [saved[0].mul(gradOutput).MoveToOuterDisposeScope(), saved[1].mul(gradOutput).MoveToOuterDisposeScope(), null!, null!, null!];
+        }
+    }
+
+    /// <summary>The loss, and with <paramref name="gradients"/> its gradients in hidden and weight (their dtypes).</summary>
+    private static (Tensor Loss, Tensor? GradHidden, Tensor? GradWeight) Chunked(Tensor hidden, Tensor weight, Tensor targets, Tensor? mask, long logitsPerChunk, bool gradients)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (rows, width, vocab) = (hidden.shape[0] * hidden.shape[1], hidden.shape[2], weight.shape[0]);
+        var h = hidden.detach().reshape(rows, width);
+        var y = targets.reshape(rows, 1).to(int64);
+        var m = mask?.reshape(rows).to(float32);
+        var w = weight.detach().to(float32);
+        // 1 / (number of tokens that count): every token, or the mask's count (at least 1, so an empty mask gives 0).
+        var scale = m is null ? torch.tensor(1.0f / rows, device: hidden.device) : m.sum().clamp_min(1.0).reciprocal();
+        var total = torch.zeros(1, dtype: float32, device: hidden.device);
+        var gradHidden = gradients ? torch.empty([rows, width], dtype: float32, device: hidden.device) : null;
+        var gradWeight = gradients ? torch.zeros([vocab, width], dtype: float32, device: hidden.device) : null;
+        var chunk = Math.Max(1, logitsPerChunk / vocab);
+        for (long start = 0; start < rows; start += chunk)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            var length = Math.Min(chunk, rows - start);
+            var hc = h.narrow(0, start, length).to(float32);          // (n, C)
+            var yc = y.narrow(0, start, length);                       // (n, 1)
+            var z = hc.matmul(w.t());                                  // (n, V) logits
+            var logSumExp = z.logsumexp(1, keepdim: true);             // (n, 1)
+            var nll = (logSumExp - z.gather(1, yc)).squeeze(1);        // (n) −log p(y)
+            var weights = m?.narrow(0, start, length);                 // (n) or null
+            total.add_((weights is null ? nll : nll * weights).sum());
+            if (!gradients) continue;
+            var dz = z.sub_(logSumExp).exp_();                         // softmax(z), in the logits' memory
+            dz.scatter_add_(1, yc, torch.full([length, 1], -1.0f, device: hidden.device)); // − onehot(y)
+            dz.mul_(weights is null ? scale : (weights * scale).unsqueeze(1));
+            gradHidden!.narrow(0, start, length).copy_(dz.matmul(w));  // (n, C)
+            gradWeight!.addmm_(dz.t(), hc);                            // (V, C)
+        }
+        var loss = (total * scale).squeeze(0).MoveToOuterDisposeScope();
+        return (loss,
+            gradHidden?.reshape(hidden.shape).to(hidden.dtype).MoveToOuterDisposeScope(),
+            gradWeight?.to(weight.dtype).MoveToOuterDisposeScope());
+    }
+}
