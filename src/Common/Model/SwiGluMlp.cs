@@ -22,7 +22,20 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     /// <summary>The projection that writes into the residual stream (scaled at init).</summary>
     internal MixedPrecisionLinear OutputProjection => down_proj;
 
+    /// <summary>
+    /// Recompute the block in the backward pass instead of keeping its four (B, T, F) intermediates
+    /// (<see cref="ActivationCheckpoint"/>): for the default model 46 MB a layer for ~3 % more arithmetic.
+    /// </summary>
+    public bool Checkpointed { get; set; }
+
     public override Tensor forward(Tensor x) // (B, T, C)
+    {
+        using var scope = torch.NewDisposeScope();
+        var y = Checkpointed && training ? ActivationCheckpoint.Apply(Compute, x) : Compute(x);
+        return y.MoveToOuterDisposeScope();
+    }
+
+    private Tensor Compute(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
         var hidden = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x); // (B, T, F)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MiniLlmPipeline.Data;
+using MiniLlmPipeline.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,6 +53,7 @@ internal sealed class TrainingRun : IDisposable
         Metrics = new MetricsLog(options.StageDir, options.TensorBoardDir, StartStep);
         _tokensSeen = progress?.TokensSeen ?? 0;
         _secondsBefore = progress?.SecondsTraining ?? 0;
+        foreach (var mlp in model.modules().OfType<SwiGluMlp>()) mlp.Checkpointed = config.ActivationCheckpointing == "mlp";
         model.train();
     }
 

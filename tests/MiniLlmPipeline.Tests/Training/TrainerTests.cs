@@ -48,6 +48,38 @@ public class TrainerTests
         Lr = 0.05, WarmupSteps = 2, WeightDecay = 0, EvalEvery = 5, CheckpointEvery = 10, LogEvery = 1, GradAccum = 2,
     };
 
+    /// <summary>Next-token loss of a tiny Gpt on random ids, a pure function of the micro-batch index.</summary>
+    private sealed class TinyGptObjective(MiniLlmPipeline.Model.Gpt model) : ITrainingObjective
+    {
+        public LossResult Loss(long microBatchIndex)
+        {
+            var ids = torch.randint(model.Config.VocabSize, [2, 9], generator: new torch.Generator((ulong)(7 + microBatchIndex)));
+            var logits = model.call(ids.narrow(1, 0, 8));
+            return new LossResult(MiniLlmPipeline.Alignment.NextTokenCrossEntropy.Compute(logits, ids.narrow(1, 1, 8)), LossResult.NoMetrics, 16);
+        }
+
+        public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double> { ["val_loss"] = 0 };
+    }
+
+    [Fact]
+    public void MlpActivationCheckpointing_TrainsToTheSameLosses()
+    {
+        double[] Losses(string checkpointing)
+        {
+            using var dir = new TempDir();
+            using var model = Tests.Model.TinyModels.Create(3);
+            new Trainer(Options(dir)).Train(model, new TinyGptObjective(model), Config with { ActivationCheckpointing = checkpointing, EvalEvery = 100 }, 6);
+            Assert.All(model.modules().OfType<MiniLlmPipeline.Model.SwiGluMlp>(), mlp => Assert.Equal(checkpointing == "mlp", mlp.Checkpointed));
+            return MetricsLog.Read(Path.Combine(dir.Path, MetricsLog.FileName))
+                .Where(r => r["kind"].GetString() == "train").Select(r => r["loss"].GetDouble()).ToArray();
+        }
+
+        var (kept, recomputed) = (Losses("none"), Losses("mlp"));
+        Assert.Equal(6, kept.Length);
+        for (var i = 0; i < kept.Length; i++) Assert.Equal(kept[i], recomputed[i], 5);
+        Assert.Contains(("activation_checkpointing", "must be 'none' or 'mlp'"), (Config with { ActivationCheckpointing = "all" }).Problems());
+    }
+
     [Fact]
     public void Train_ReducesLoss_AndWritesMetrics()
     {
