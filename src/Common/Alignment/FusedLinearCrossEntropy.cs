@@ -37,7 +37,7 @@ public static class FusedLinearCrossEntropy
         if (!recordsGradient)
         {
             using var noGrad = torch.no_grad();
-            return Chunked(hidden, weight, targets, mask, logitsPerChunk, gradients: false).Loss;
+            return Chunked(hidden, weight, targets, mask, logitsPerChunk, hiddenGradient: false, weightGradient: false).Loss;
         }
         return WithGradient.apply(hidden, weight, targets, mask, logitsPerChunk);
     }
@@ -49,23 +49,33 @@ public static class FusedLinearCrossEntropy
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var (hidden, weight, targets, mask) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], vars[3] as Tensor);
-            var (loss, gradHidden, gradWeight) = Chunked(hidden, weight, targets, mask, (long)vars[4], gradients: true);
-            ctx.save_for_backward([gradHidden!, gradWeight!]);
+            var (loss, gradHidden, gradWeight) = Chunked(hidden, weight, targets, mask, (long)vars[4],
+                hiddenGradient: hidden.requires_grad, weightGradient: weight.requires_grad);
+            ctx.save_for_backward([.. new[] { gradHidden, gradWeight }.OfType<Tensor>()]);
+            ctx.save_data("saved", (gradHidden is not null, gradWeight is not null));
             return loss;
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             using var scope = torch.NewDisposeScope();
-            var saved = ctx.get_saved_variables();
+            var saved = new Queue<Tensor>(ctx.get_saved_variables());
+            var (hasHidden, hasWeight) = ((bool, bool))ctx.get_data("saved");
             // The loss is usually the last op (gradient 1), but a caller may scale it (micro-batch averaging).
-            return [saved[0].mul(gradOutput).MoveToOuterDisposeScope(), saved[1].mul(gradOutput).MoveToOuterDisposeScope(), null!, null!, null!];
+            var gradHidden = hasHidden ? saved.Dequeue().mul(gradOutput).MoveToOuterDisposeScope() : null;
+            var gradWeight = hasWeight ? saved.Dequeue().mul(gradOutput).MoveToOuterDisposeScope() : null;
+            return [gradHidden!, gradWeight!, null!, null!, null!];
         }
     }
 
-    /// <summary>The loss, and with <paramref name="gradients"/> its gradients in hidden and weight (their dtypes).</summary>
-    private static (Tensor Loss, Tensor? GradHidden, Tensor? GradWeight) Chunked(Tensor hidden, Tensor weight, Tensor targets, Tensor? mask, long logitsPerChunk, bool gradients)
+    /// <summary>
+    /// The loss, and its gradients in hidden and weight (their dtypes) where asked: a frozen output weight (LoRA) skips
+    /// the (V, C) weight-gradient product, a third of the layer's arithmetic.
+    /// </summary>
+    private static (Tensor Loss, Tensor? GradHidden, Tensor? GradWeight) Chunked(Tensor hidden, Tensor weight, Tensor targets, Tensor? mask,
+        long logitsPerChunk, bool hiddenGradient, bool weightGradient)
     {
+        var gradients = hiddenGradient || weightGradient;
         using var scope = torch.NewDisposeScope();
         var (rows, width, vocab) = (hidden.shape[0] * hidden.shape[1], hidden.shape[2], weight.shape[0]);
         var h = hidden.detach().reshape(rows, width);
@@ -75,8 +85,8 @@ public static class FusedLinearCrossEntropy
         // 1 / (number of tokens that count): every token, or the mask's count (at least 1, so an empty mask gives 0).
         var scale = m is null ? torch.tensor(1.0f / rows, device: hidden.device) : m.sum().clamp_min(1.0).reciprocal();
         var total = torch.zeros(1, dtype: float32, device: hidden.device);
-        var gradHidden = gradients ? torch.empty([rows, width], dtype: float32, device: hidden.device) : null;
-        var gradWeight = gradients ? torch.zeros([vocab, width], dtype: float32, device: hidden.device) : null;
+        var gradHidden = hiddenGradient ? torch.empty([rows, width], dtype: float32, device: hidden.device) : null;
+        var gradWeight = weightGradient ? torch.zeros([vocab, width], dtype: float32, device: hidden.device) : null;
         var chunk = Math.Max(1, logitsPerChunk / vocab);
         for (long start = 0; start < rows; start += chunk)
         {
@@ -93,8 +103,8 @@ public static class FusedLinearCrossEntropy
             var dz = z.sub_(logSumExp).exp_();                         // softmax(z), in the logits' memory
             dz.scatter_add_(1, yc, torch.full([length, 1], -1.0f, device: hidden.device)); // − onehot(y)
             dz.mul_(weights is null ? scale : (weights * scale).unsqueeze(1));
-            gradHidden!.narrow(0, start, length).copy_(dz.matmul(w));  // (n, C)
-            gradWeight!.addmm_(dz.t(), hc);                            // (V, C)
+            gradHidden?.narrow(0, start, length).copy_(dz.matmul(w));  // (n, C)
+            gradWeight?.addmm_(dz.t(), hc);                            // (V, C)
         }
         var loss = (total * scale).squeeze(0).MoveToOuterDisposeScope();
         return (loss,

@@ -12,9 +12,14 @@ namespace MiniLlmPipeline.Model;
 /// </summary>
 public static class ActivationCheckpoint
 {
-    /// <summary>f(x), recomputed in the backward pass when gradients are being recorded; plainly f(x) otherwise.</summary>
+    /// <summary>
+    /// f(x), recomputed in the backward pass when gradients are being recorded and x needs one; plainly f(x) otherwise.
+    /// The function enters the autograd graph only through x (TorchSharp records it only if a tensor input needs a
+    /// gradient), so an x without one — the first block of a model whose base weights LoRA froze — runs f recorded
+    /// as usual, or the parameters inside f would get no gradient.
+    /// </summary>
     public static Tensor Apply(Func<Tensor, Tensor> f, Tensor x) =>
-        torch.is_grad_enabled() ? Recomputed.apply(x, f) : f(x);
+        torch.is_grad_enabled() && x.requires_grad ? Recomputed.apply(x, f) : f(x);
 
     private sealed class Recomputed : autograd.SingleTensorFunction<Recomputed>
     {

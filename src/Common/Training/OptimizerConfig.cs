@@ -58,6 +58,9 @@ public abstract record OptimizerConfig
         if (LogEvery <= 0) yield return ("log_every", "must be positive");
         if (OnNonFinite is not ("stop" or "skip")) yield return ("on_non_finite", "must be 'stop' or 'skip'");
         if (ActivationCheckpointing is not ("none" or "mlp")) yield return ("activation_checkpointing", "must be 'none' or 'mlp'");
+        // The recomputation would draw a second dropout mask, so its gradients would belong to another function.
+        if (ActivationCheckpointing == "mlp" && Lora is { Dropout: > 0 })
+            yield return ("activation_checkpointing", "cannot be 'mlp' with lora.dropout > 0 (the recomputed block would draw a different dropout mask)");
         if (Lora is not null)
             foreach (var problem in Lora.Problems()) yield return problem;
     }

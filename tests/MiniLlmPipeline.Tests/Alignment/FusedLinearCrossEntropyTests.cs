@@ -49,6 +49,20 @@ public class FusedLinearCrossEntropyTests
     }
 
     [Fact]
+    public void AFrozenWeight_GetsNoGradient_AndTheHiddenStatesStillGetTheirs()
+    {
+        torch.manual_seed(8);
+        var hiddenValues = randn(2, 3, 4);
+        var weight = randn(5, 4); // frozen, as LoRA freezes the tied output weight
+        var targets = randint(5, [2, 3]);
+        var (hidden, fusedHidden) = (hiddenValues.clone().requires_grad_(), hiddenValues.clone().requires_grad_());
+        NextTokenCrossEntropy.Compute(nn.functional.linear(hidden, weight), targets).backward();
+        FusedLinearCrossEntropy.Compute(fusedHidden, weight, targets, logitsPerChunk: 5 * 2).backward();
+        Assert.True(hidden.grad!.allclose(fusedHidden.grad!, rtol: 1e-5, atol: 1e-6), "∂L/∂hidden differs");
+        Assert.Null(weight.grad);
+    }
+
+    [Fact]
     public void AnEmptyMask_GivesZeroLossAndZeroGradients()
     {
         var hidden = randn(1, 3, 2).requires_grad_();

@@ -35,6 +35,29 @@ public class ActivationCheckpointTests
     }
 
     [Fact]
+    public void WithGradients_TheFunctionRunsAgainInTheBackwardPass()
+    {
+        var calls = 0;
+        var x = tensor(new float[] { 1, 2, 3 }).requires_grad_();
+        var y = ActivationCheckpoint.Apply(v => { calls++; return v * v; }, x);
+        Assert.Equal(1, calls);
+        y.sum().backward();
+        Assert.Equal(2, calls); // recomputed, not kept
+        Assert.Equal(new float[] { 2, 4, 6 }, x.grad!.data<float>().ToArray()); // d(x²)/dx = 2x
+    }
+
+    [Fact]
+    public void AnInputWithoutGradient_StillGivesTheParametersInsideTheirs()
+    {
+        // The first block of a LoRA model: the embedding is frozen, so its input needs no gradient, but the block's
+        // own (adapter) parameters do.
+        var weight = tensor(new float[] { 3 }).requires_grad_();
+        var y = ActivationCheckpoint.Apply(v => v * weight, tensor(new float[] { 1, 2 }));
+        y.sum().backward();
+        Assert.Equal(3, weight.grad!.item<float>()); // Σ x = 1 + 2
+    }
+
+    [Fact]
     public void WithoutGradients_TheFunctionIsCalledOnce()
     {
         var calls = 0;

@@ -78,6 +78,9 @@ public class TrainerTests
         Assert.Equal(6, kept.Length);
         for (var i = 0; i < kept.Length; i++) Assert.Equal(kept[i], recomputed[i], 5);
         Assert.Contains(("activation_checkpointing", "must be 'none' or 'mlp'"), (Config with { ActivationCheckpointing = "all" }).Problems());
+        Assert.Contains((Config with { ActivationCheckpointing = "mlp", Lora = new MiniLlmPipeline.Model.LoraConfig { Rank = 4, Dropout = 0.1 } }).Problems(),
+            p => p.Item1 == "activation_checkpointing" && p.Item2.Contains("lora.dropout"));
+        Assert.Empty((Config with { ActivationCheckpointing = "mlp", Lora = new MiniLlmPipeline.Model.LoraConfig { Rank = 4 } }).Problems());
     }
 
     [Fact]
