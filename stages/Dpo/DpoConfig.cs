@@ -35,7 +35,11 @@ public sealed record DpoConfig : TrainingConfig, IStageConfig
     public string? Prompts { get; init; }
     /// <summary>A reward_model stage for the reward's <c>model</c> term; none by default.</summary>
     public string? RewardModel { get; init; }
-    public RewardWeights Reward { get; init; } = new() { Form = 1, Compliant = 1, Rhyme = 0.5, MissingEnd = 1 };
+    /// <summary>
+    /// The reward that ranks each prompt's answers. Repetition is priced by default: best-vs-worst pairs on the form
+    /// terms alone taught the policy compliant verses of repeated characters (README, "Reward hacking").
+    /// </summary>
+    public RewardWeights Reward { get; init; } = new() { Form = 1, Compliant = 1, Rhyme = 0.5, MissingEnd = 1, Repetition = 3 };
     /// <summary>R: sample-then-train rounds, each from the latest policy.</summary>
     public int Rounds { get; init; } = 8;
     public int PromptsPerRound { get; init; } = 64;

@@ -153,7 +153,7 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         _summaries.Add(m);
         double M(string key) => m.GetValueOrDefault(key, double.NaN);
         return (m, $"round {round + 1}/{_config.Rounds}: reward {M("reward_mean"):F3} (form {M("form_score_mean"):F3}, compliant " +
-                   $"{M("form_compliance"):P0}, rhyme {M("rhyme_score_mean"):F2}), {M("pairs"):F0} pairs (gap {M("pair_reward_gap"):F2}), " +
+                   $"{M("form_compliance"):P0}, rhyme {M("rhyme_score_mean"):F2}, repeated {M("repeated_share_mean"):P0}), {M("pairs"):F0} pairs (gap {M("pair_reward_gap"):F2}), " +
                    $"dpo loss {M("dpo_loss"):F4}, accuracy {M("train_reward_accuracy"):P0}, len {M("response_length"):F1}, {M("round_seconds"):F1} s");
     }
 

@@ -50,7 +50,7 @@ internal static class OnPolicyDpoRecipe
         metrics["rounds"] = config.Rounds;
         metrics["sampled_pairs"] = pairs.Count;
         if (objective.Summaries.LastOrDefault() is { } last)
-            foreach (var key in new[] { "reward_mean", "form_compliance", "rhyme_score_mean", "pairs", "dpo_loss" })
+            foreach (var key in new[] { "reward_mean", "form_compliance", "rhyme_score_mean", "repeated_share_mean", "pairs", "dpo_loss" })
                 if (last.TryGetValue(key, out var v)) metrics[$"last_round_{key}"] = v;
         context.Log($"{pairs.Count} sampled pairs in {pairsFile.Path}");
         policy.eval();

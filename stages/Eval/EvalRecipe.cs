@@ -64,6 +64,10 @@ public static class EvalRecipe
         if (ceiling.Poems > 0)
             settings["rhyme ceiling"] = string.Create(CultureInfo.InvariantCulture,
                 $"{ceiling.RhymeRate:P1} of the {ceiling.Poems:N0} regular-form poems of {config.ValData} rhyme by the same check (modern 十三辙 table, data/README.md)");
+        var realRepetition = CharacterRepetition.OfRealPoems(data.ValTexts);
+        if (realRepetition.Poems > 0)
+            settings["repeated chars of real poems"] = string.Create(CultureInfo.InvariantCulture,
+                $"{realRepetition.RepeatedShare:P1}: the mean share of repeated characters in the same {realRepetition.Poems:N0} poems");
         var report = new PipelineReport(spec.Name, settings, rows);
         var files = PipelineReportWriter.Write(context.PipelineDir, report);
         if (config.PublishDir is { } publishDir)
@@ -74,6 +78,7 @@ public static class EvalRecipe
         var result = rows.SelectMany(r => r.Metrics.Select(kv => (Key: $"{r.Stage}.{kv.Key}", kv.Value)))
             .ToDictionary(m => m.Key, m => m.Value);
         if (ceiling.Poems > 0) result["rhyme_ceiling"] = ceiling.RhymeRate;
+        if (realRepetition.Poems > 0) result["repeated_chars_real_poems"] = realRepetition.RepeatedShare;
         return result;
     }
 
@@ -115,6 +120,7 @@ public static class EvalRecipe
                 metrics[EvalMetrics.FormCompliance] = form.ComplianceRate;
                 metrics[EvalMetrics.FormScore] = form.MeanScore;
                 metrics[EvalMetrics.RhymeRate] = form.RhymeRate;
+                metrics[EvalMetrics.RepeatedChars] = form.RepeatedShare;
                 if (sft is not null)
                     metrics[EvalMetrics.KlToSft] = KlToReference.PerToken(generator.Model, sft, generator.Tokenizer, form.Answers, sampling.Temperature);
                 if (rewardModel is not null)

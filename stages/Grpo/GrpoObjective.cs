@@ -133,7 +133,7 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         _summaries.Add(m);
         double M(string key) => m.GetValueOrDefault(key, double.NaN);
         return (m, $"iteration {iteration + 1}/{_config.Iterations}: reward {M("reward_mean"):F3} (form {M("form_score_mean"):F3}, " +
-                   $"compliant {M("form_compliance"):P0}, rhyme {M("rhyme_score_mean"):F2}, no end {M("missing_end_rate"):P0}), " +
+                   $"compliant {M("form_compliance"):P0}, rhyme {M("rhyme_score_mean"):F2}, repeated {M("repeated_share_mean"):P0}, no end {M("missing_end_rate"):P0}), " +
                    $"kl {M("kl"):F4}, policy {M("policy_loss"):F4}, clip {M("clip_fraction"):F3}, flat groups {M("zero_variance_groups"):P0}, " +
                    $"len {M("response_length"):F1}, gen {M("gen_tokens_per_s"):F0} tok/s, {M("iteration_seconds"):F1} s");
     }

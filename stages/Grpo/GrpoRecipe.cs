@@ -60,7 +60,7 @@ internal static class GrpoRecipe
         var metrics = result.ToMetrics();
         metrics["iterations"] = config.Iterations;
         if (objective.Summaries.LastOrDefault() is { } last)
-            foreach (var key in new[] { "reward_mean", "form_compliance", "rhyme_score_mean", "missing_end_rate", "kl", "iteration_seconds", "gen_tokens_per_s" })
+            foreach (var key in new[] { "reward_mean", "form_compliance", "rhyme_score_mean", "missing_end_rate", "repeated_share_mean", "kl", "iteration_seconds", "gen_tokens_per_s" })
                 if (last.TryGetValue(key, out var v)) metrics[key] = v;
         StageComplianceCheck.MeasureAfter(context, before, new TextGenerator(policy, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, metrics, "compliance.md", $"GRPO form compliance ({context.Spec.Name})");
@@ -69,5 +69,6 @@ internal static class GrpoRecipe
 
     private static string Describe(RewardWeights w) =>
         $"{w.Form:G3}·form + {w.Compliant:G3}·compliant + {w.Rhyme:G3}·rhyme − {w.MissingEnd:G3}·missing end" +
+        (w.Repetition != 0 ? $" − {w.Repetition:G3}·repeated chars" : "") +
         (w.Model != 0 ? $" + {w.Model:G3}·reward model" : "");
 }

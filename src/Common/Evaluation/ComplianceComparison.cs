@@ -24,7 +24,7 @@ public sealed record ComplianceComparison(FormComplianceReport Before, FormCompl
         MaxNewTokens = Math.Max(1, Math.Min(FormComplianceEvaluator.Sampling.MaxNewTokens, config.MaxSeqLen - PromptRoom)),
     };
 
-    /// <summary>The manifest keys every alignment stage records: compliance_before/after, form_score_before/after, rhyme_rate_before/after.</summary>
+    /// <summary>The manifest keys every alignment stage records: compliance_before/after, form_score_before/after, rhyme_rate_before/after, repeated_chars_before/after.</summary>
     public void AddTo(IDictionary<string, double> metrics)
     {
         metrics["compliance_before"] = Before.ComplianceRate;
@@ -33,12 +33,15 @@ public sealed record ComplianceComparison(FormComplianceReport Before, FormCompl
         metrics["form_score_after"] = After.MeanScore;
         metrics["rhyme_rate_before"] = Before.RhymeRate;
         metrics["rhyme_rate_after"] = After.RhymeRate;
+        metrics["repeated_chars_before"] = Before.RepeatedShare;
+        metrics["repeated_chars_after"] = After.RepeatedShare;
     }
 
     /// <summary>A Markdown page of both sets of answers (for samples.md beside the checkpoint).</summary>
     public string ToMarkdown(string title, int max = 8) =>
         $"# {title}\n\n" +
         $"Form compliance on {After.Samples} held-out prompts: {Before.ComplianceRate:P0} before → {After.ComplianceRate:P0} after " +
-        $"(mean form score {Before.MeanScore:F2} → {After.MeanScore:F2}; rhyme rate {Before.RhymeRate:P0} → {After.RhymeRate:P0}).\n\n" +
+        $"(mean form score {Before.MeanScore:F2} → {After.MeanScore:F2}; rhyme rate {Before.RhymeRate:P0} → {After.RhymeRate:P0}; " +
+        $"repeated characters {Before.RepeatedShare:P0} → {After.RepeatedShare:P0}).\n\n" +
         $"## After\n\n{After.Format(max)}\n\n## Before\n\n{Before.Format(max)}\n";
 }

@@ -18,6 +18,12 @@ public static class EvalMetrics
     /// </summary>
     public const string RhymeRate = "rhyme_rate";
     /// <summary>
+    /// Mean share of those answers' Han characters that repeat an earlier one (<see cref="CharacterRepetition"/>):
+    /// compliance counts shape only, so a stage that games it with repeated characters shows here; compare with the
+    /// held-out poems' own rate (the report's settings).
+    /// </summary>
+    public const string RepeatedChars = "repeated_chars";
+    /// <summary>
     /// KL(stage ‖ SFT model) per answer token: the mean over the stage's own answers of log π_stage(y_t) − log π_sft(y_t)
     /// (k1, unbiased on samples from the stage), both under the evaluator's temperature — how far a stage moved from SFT.
     /// </summary>
@@ -35,6 +41,7 @@ public static class EvalMetrics
         (FormCompliance, "form compliance ↑"),
         (FormScore, "form score ↑"),
         (RhymeRate, "rhyme rate ↑"),
+        (RepeatedChars, "repeated chars ↓"),
         (KlToSft, "KL to SFT / token"),
         (RewardScore, "RM score ↑"),
         (RewardAccuracy, "RM pair accuracy ↑"),
@@ -42,5 +49,5 @@ public static class EvalMetrics
     ];
 
     /// <summary>Whether a metric is a fraction shown as a percentage.</summary>
-    public static bool IsRate(string key) => key is FormCompliance or RhymeRate or RewardAccuracy;
+    public static bool IsRate(string key) => key is FormCompliance or RhymeRate or RepeatedChars or RewardAccuracy;
 }

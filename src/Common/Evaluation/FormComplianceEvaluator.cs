@@ -38,6 +38,6 @@ public static class FormComplianceEvaluator
         var responses = generator.Complete(chosen.Select(p => p.Prompt).ToList(), sampling ?? Sampling, new torch.Generator((ulong)seed), batchSize);
         var answers = chosen.Zip(responses, (p, r) => new FormAnswer(p.Prompt, p.Get(FormColumn)!, r, PoetryFormChecker.Check(p.Get(FormColumn)!, r))).ToList();
         return new FormComplianceReport(answers.Count, answers.Average(a => a.Check.Compliant ? 1.0 : 0.0), answers.Average(a => a.Check.Score), answers,
-            answers.Average(a => a.Check.Rhymes ? 1.0 : 0.0));
+            answers.Average(a => a.Check.Rhymes ? 1.0 : 0.0), CharacterRepetition.Mean(answers.Select(a => a.Response)));
     }
 }

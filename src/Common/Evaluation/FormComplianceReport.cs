@@ -2,10 +2,11 @@ namespace MiniLlmPipeline.Evaluation;
 
 /// <summary>
 /// Form-compliance of a model's answers: the rate of fully compliant poems, the mean graded score, the answers, and
-/// the fraction whose even verses rhyme (<see cref="FormCheck.Rhymes"/>, reported beside compliance, not part of it).
+/// the fraction whose even verses rhyme (<see cref="FormCheck.Rhymes"/>, reported beside compliance, not part of it), and
+/// the answers' mean share of repeated characters (<see cref="CharacterRepetition"/>: what compliance cannot see).
 /// </summary>
 public sealed record FormComplianceReport(int Samples, double ComplianceRate, double MeanScore, IReadOnlyList<FormAnswer> Answers,
-    double RhymeRate = 0)
+    double RhymeRate = 0, double RepeatedShare = 0)
 {
     public static FormComplianceReport Empty { get; } = new(0, 0, 0, []);
 

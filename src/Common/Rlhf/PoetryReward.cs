@@ -30,16 +30,17 @@ public sealed class PoetryReward(
             modelScores = rewardModel.Scores(batch.Ids, batch.AttentionMask)                        // (B, S)
                 .gather(1, batch.LastTokenIndex.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
         }
-        var checks = batch.Responses.Select((ids, row) => _forms[batch.PromptIndices[row]] is { } form
-            ? PoetryFormChecker.Check(form, tokenizer.Decode(ids, skipSpecialTokens: true).Trim())
-            : null).ToList();
+        var texts = batch.Responses.Select(ids => tokenizer.Decode(ids, skipSpecialTokens: true).Trim()).ToList();
+        var checks = texts.Select((text, row) => _forms[batch.PromptIndices[row]] is { } form ? PoetryFormChecker.Check(form, text) : null).ToList();
+        var repeated = texts.Select(CharacterRepetition.RepeatedShare).ToArray();
         var ended = batch.Responses.Select(ids => ids.Length > 0 && stopIds.Contains(ids[^1])).ToArray();
         var total = Enumerable.Range(0, batch.Rows).Select(row => (float)(
             weights.Model * modelScores[row]
             + weights.Form * (checks[row]?.Score ?? 0)
             + weights.Compliant * (checks[row]?.Compliant == true ? 1 : 0)
             + weights.Rhyme * (checks[row]?.RhymeScore ?? 0)
-            - weights.MissingEnd * (ended[row] ? 0 : 1))).ToArray();
+            - weights.MissingEnd * (ended[row] ? 0 : 1)
+            - weights.Repetition * repeated[row])).ToArray();
 
         var withForm = checks.Where(c => c is not null).Select(c => c!).ToList();
         double MeanOverForms(Func<FormCheck, double> part) => withForm.Count > 0 ? withForm.Average(part) : 0;
@@ -49,6 +50,7 @@ public sealed class PoetryReward(
             ["form_compliance"] = MeanOverForms(c => c.Compliant ? 1 : 0),
             ["rhyme_score_mean"] = MeanOverForms(c => c.RhymeScore),
             ["missing_end_rate"] = ended.Average(e => e ? 0.0 : 1.0),
+            ["repeated_share_mean"] = repeated.Average(),
         };
         if (rewardModel is not null) parts["reward_model_mean"] = modelScores.Average();
         return new RolloutScores(total, parts);

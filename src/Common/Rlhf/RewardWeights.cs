@@ -4,7 +4,7 @@ namespace MiniLlmPipeline.Rlhf;
 /// The terms of the sequence reward every RL stage shares (<c>reward: { … }</c> in a ppo, grpo or on-policy dpo block),
 /// so the three alignment stages are compared on equal terms:
 /// total = model × reward-model score + form × form score + compliant × [strictly compliant] + rhyme × rhyme score
-///         − missing_end × [the answer never produced its end token].
+///         − missing_end × [the answer never produced its end token] − repetition × repeated-character share.
 /// The form, compliance and rhyme terms come from <see cref="Evaluation.PoetryFormChecker"/> and are 0 for a prompt that
 /// names no form. Every term a <c>reward:</c> block leaves out is 0; each stage's config says what it uses without one.
 /// </summary>
@@ -20,13 +20,20 @@ public sealed record RewardWeights
     public double Rhyme { get; init; }
     /// <summary>Subtracted when an answer runs to max_new_tokens without its end token (it never finished the poem).</summary>
     public double MissingEnd { get; init; }
+    /// <summary>
+    /// Subtracted × the answer's share of repeated Han characters (<see cref="Evaluation.CharacterRepetition"/>, in
+    /// [0, 1)): the form checker counts shape only, so without this a compliant verse of one character repeated scores
+    /// as well as a poem.
+    /// </summary>
+    public double Repetition { get; init; }
 
     /// <summary>Range problems of the <c>reward</c> block, keyed as <c>reward.model</c>, …; <paramref name="hasRewardModel"/>: whether the stage names one.</summary>
     public IEnumerable<(string Key, string Problem)> Problems(bool hasRewardModel)
     {
-        foreach (var (key, value) in new[] { ("model", Model), ("form", Form), ("compliant", Compliant), ("rhyme", Rhyme), ("missing_end", MissingEnd) })
+        foreach (var (key, value) in new[] { ("model", Model), ("form", Form), ("compliant", Compliant), ("rhyme", Rhyme), ("missing_end", MissingEnd), ("repetition", Repetition) })
             if (!double.IsFinite(value)) yield return ($"reward.{key}", "must be a finite number");
         if (Model != 0 && !hasRewardModel) yield return ("reward.model", "is not 0, so the stage needs reward_model: (a reward_model stage)");
         if (MissingEnd < 0) yield return ("reward.missing_end", "is a penalty and must not be negative");
+        if (Repetition < 0) yield return ("reward.repetition", "is a penalty and must not be negative");
     }
 }

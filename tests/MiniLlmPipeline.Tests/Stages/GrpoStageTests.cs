@@ -41,6 +41,7 @@ public sealed class GrpoStageTests
     [InlineData("grpo.group_size=1", "stages.grpo.group_size", "must be at least 2")]
     [InlineData("grpo.reward.model=0.5", "stages.grpo.reward.model", "needs reward_model")]
     [InlineData("grpo.reward.missing_end=-1", "stages.grpo.reward.missing_end", "must not be negative")]
+    [InlineData("grpo.reward.repetition=-2", "stages.grpo.reward.repetition", "must not be negative")]
     [InlineData("grpo.reward.rhyme=.inf", "stages.grpo.reward.rhyme", "expected a number")]
     [InlineData("grpo.reward_model=reward_model", "reward_model", "reward_model")]
     public void Grpo_BadSpec_FailsWithOneSentenceNamingTheKey_AndLeavesNoCheckpoint(string set, string key, string says)
