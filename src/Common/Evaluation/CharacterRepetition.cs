@@ -4,7 +4,7 @@ namespace MiniLlmPipeline.Evaluation;
 
 /// <summary>
 /// How much of a text repeats itself: the share of its Han characters that repeat one seen before,
-/// 1 − distinct / total (the complement of distinct-1, Li et al. 2016, "A Diversity-Promoting Objective Function for
+/// 1 − distinct / total per answer (the complement of distinct-1, Li et al. 2016, computed within one text rather than pooled, "A Diversity-Promoting Objective Function for
 /// Neural Conversation Models", over characters). 一是春中一是春 has 7 characters and 4 distinct ones: 3/7.
 /// <para>
 /// The form checker counts shape, not content, so a verse of one character repeated is compliant; an alignment stage

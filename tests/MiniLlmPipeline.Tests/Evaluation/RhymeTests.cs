@@ -169,14 +169,17 @@ public class RhymeTests(ITestOutputHelper output)
     [Fact]
     public void Comparison_RecordsRhymeRateBeforeAndAfter()
     {
-        var comparison = new ComplianceComparison(new FormComplianceReport(4, 0.25, 0.5, [], 0.25), new FormComplianceReport(4, 0.75, 0.9, [], 0.5));
+        var comparison = new ComplianceComparison(new FormComplianceReport(4, 0.25, 0.5, [], 0.25, 0.07), new FormComplianceReport(4, 0.75, 0.9, [], 0.5, 0.15));
         var metrics = new Dictionary<string, double>();
         comparison.AddTo(metrics);
 
         Assert.Equal(0.25, metrics["rhyme_rate_before"]);
         Assert.Equal(0.5, metrics["rhyme_rate_after"]);
         Assert.Equal(0.75, metrics["compliance_after"]);
+        Assert.Equal(0.07, metrics["repeated_chars_before"]);
+        Assert.Equal(0.15, metrics["repeated_chars_after"]);
         Assert.Contains($"rhyme rate {0.25:P0} → {0.5:P0}", comparison.ToMarkdown("t"));
+        Assert.Contains($"repeated characters {0.07:P0} → {0.15:P0}", comparison.ToMarkdown("t"));
         Assert.Equal(0, FormComplianceReport.Empty.RhymeRate);
     }
 
