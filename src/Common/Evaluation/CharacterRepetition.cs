@@ -3,9 +3,10 @@ using System.Text;
 namespace MiniLlmPipeline.Evaluation;
 
 /// <summary>
-/// How much of a text repeats itself: the share of its Han characters that repeat one seen before,
-/// 1 − distinct / total per answer (the complement of distinct-1, Li et al. 2016, computed within one text rather than pooled, "A Diversity-Promoting Objective Function for
-/// Neural Conversation Models", over characters). 一是春中一是春 has 7 characters and 4 distinct ones: 3/7.
+/// How much of a text repeats itself: the share of its Han characters that repeat one seen before, 1 − distinct / total.
+/// It is the complement of distinct-1 (Li et al. 2016, "A Diversity-Promoting Objective Function for Neural Conversation
+/// Models") over characters, computed within one answer rather than pooled over all of them.
+/// 一是春中一是春 has 7 characters and 4 distinct ones: 3/7.
 /// <para>
 /// The form checker counts shape, not content, so a verse of one character repeated is compliant; an alignment stage
 /// that optimises compliance alone finds that (16 rounds of on-policy DPO did: 一是春中一是春，一春春一是春春。…).
@@ -30,12 +31,12 @@ public static class CharacterRepetition
     }
 
     /// <summary>
-    /// The reference a model's rate is read against: the mean <see cref="RepeatedShare"/> of the texts that are a regular
-    /// form (a leading 《title》 line dropped, as <see cref="RhymeCeiling"/> does); (0, 0) when none is.
+    /// The reference a model's rate is read against: the mean <see cref="RepeatedShare"/> of the same real poems the rhyme
+    /// ceiling is taken over (<see cref="RhymeCeiling.RegularPoems"/>); (0, 0) when none is a regular form.
     /// </summary>
     public static (int Poems, double RepeatedShare) OfRealPoems(IEnumerable<string> poemTexts)
     {
-        var bodies = poemTexts.Select(RhymeCeiling.Body).Where(b => PoetryForm.Classify(b) is not null).ToList();
+        var bodies = RhymeCeiling.RegularPoems(poemTexts).Select(p => p.Body).ToList();
         return (bodies.Count, Mean(bodies));
     }
 

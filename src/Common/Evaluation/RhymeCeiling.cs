@@ -33,14 +33,21 @@ public static class RhymeCeiling
         return newline < 0 ? "" : trimmed[(newline + 1)..];
     }
 
-    private static IEnumerable<(PoetryForm Form, bool Rhymes)> Checks(IEnumerable<string> poemTexts)
+    /// <summary>
+    /// The texts that are a regular form, each as its form and its body (a leading 《title》 line dropped); other texts
+    /// are skipped. The real poems every reference rate of the report is taken over.
+    /// </summary>
+    public static IEnumerable<(PoetryForm Form, string Body)> RegularPoems(IEnumerable<string> poemTexts)
     {
         foreach (var text in poemTexts)
         {
             var body = Body(text);
-            if (PoetryForm.Classify(body) is { } form) yield return (form, PoetryFormChecker.Check(form, body).Rhymes);
+            if (PoetryForm.Classify(body) is { } form) yield return (form, body);
         }
     }
+
+    private static IEnumerable<(PoetryForm Form, bool Rhymes)> Checks(IEnumerable<string> poemTexts) =>
+        RegularPoems(poemTexts).Select(p => (p.Form, PoetryFormChecker.Check(p.Form, p.Body).Rhymes));
 
     private static (int Poems, double RhymeRate) Rate(IReadOnlyList<(PoetryForm Form, bool Rhymes)> checks) =>
         (checks.Count, checks.Count == 0 ? 0 : checks.Count(c => c.Rhymes) / (double)checks.Count);
