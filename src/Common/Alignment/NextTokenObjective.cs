@@ -19,9 +19,14 @@ public sealed class NextTokenObjective(Gpt model, NextTokenBatches data) : ITrai
     public IReadOnlyDictionary<string, double> Evaluate() => WithPerplexity(data.ValidationMeans(batch =>
         new Dictionary<string, Tensor> { ["val_loss"] = CrossEntropy(batch) }));
 
-    // The output layer and the loss fused, so the batch's full logits never exist (FusedLinearCrossEntropy).
-    private Tensor CrossEntropy(NextTokenBatch batch) =>
-        FusedLinearCrossEntropy.Compute(model.HiddenStates(batch.Inputs), model.OutputWeight, batch.Targets, batch.LossMask);
+    private Tensor CrossEntropy(NextTokenBatch batch) => CrossEntropy(model, batch.Inputs, batch.Targets, batch.LossMask);
+
+    /// <summary>
+    /// The loss pretraining and SFT train on: the output layer and the cross-entropy fused, so the batch's full logits
+    /// never exist (<see cref="FusedLinearCrossEntropy"/>). Public so that <c>make bench</c> times this step and no other.
+    /// </summary>
+    public static Tensor CrossEntropy(Gpt model, Tensor inputs, Tensor targets, Tensor? lossMask = null) =>
+        FusedLinearCrossEntropy.Compute(model.HiddenStates(inputs), model.OutputWeight, targets, lossMask);
 
     /// <summary>The validation means plus <c>val_ppl</c> = exp(<c>val_loss</c>) when there is one.</summary>
     public static IReadOnlyDictionary<string, double> WithPerplexity(IReadOnlyDictionary<string, double> means)
