@@ -193,13 +193,14 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>
-    /// <c>optimizer.zero_grad()</c> in a dispose scope: TorchSharp zeroes each gradient with <c>zero_()</c>, which returns
-    /// a new tensor handle that it never disposes (one per parameter per step, otherwise left to the finalizer).
+    /// Drops every gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>, its default since 2.0): the next backward pass
+    /// writes fresh gradients instead of adding into zeroed ones, saving a fill and an add over every weight per step.
+    /// In a dispose scope, as TorchSharp's zeroing returned handles it never disposed.
     /// </summary>
     private void ZeroGrad()
     {
         using var scope = torch.NewDisposeScope();
-        _optimizer.zero_grad();
+        _model.zero_grad(set_to_none: true);
     }
 
     /// <summary>Forward/backward over the micro-batches; returns the mean loss and metrics.</summary>
