@@ -277,7 +277,7 @@ public sealed class CpuDecoder : IParallelWork
             TensorPrimitives.Multiply(work.Qkv.AsSpan(row * _qkvWidth + h * d, d), scale, q);
             var start = cache.Offset(work.RowSlot[row], layer, h / group);
             AttentionScores(q, cache.Keys.AsSpan(start, d * capacity), capacity, positions, buffer);
-            TensorPrimitives.SoftMax(scores, scores);
+            StableSoftMax.InPlace(scores);
             WeightedValues(scores, cache.Values.AsSpan(start, positions * d), work.Attention.AsSpan((row * heads + h) * d, d));
         }
     }

@@ -80,7 +80,7 @@ public sealed class CpuSampler
             foreach (ref var p in probs)
                 if (p < kth) p = float.NegativeInfinity;
         }
-        TensorPrimitives.SoftMax(probs, probs);
+        StableSoftMax.InPlace(probs);
 
         var count = 0;
         if (_settings.TopP >= 1)

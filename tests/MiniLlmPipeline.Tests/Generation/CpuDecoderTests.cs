@@ -63,6 +63,23 @@ public class CpuDecoderTests
     }
 
     [Fact]
+    public void AttentionScoresBeyondExpsRange_GiveTheTorchModelsLogits()
+    {
+        // q and k ×10 make the scores ×100, far past exp's float32 range (~88): the softmax must subtract the maximum.
+        using var model = Scrambled(Odd);
+        using (torch.no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name.EndsWith("q_proj.weight", StringComparison.Ordinal) || name.EndsWith("k_proj.weight", StringComparison.Ordinal)) p.mul_(10);
+        int[] ids = [3, 17, 5, 5, 30, 1, 8, 22];
+        var expected = TorchLogits(model, ids);
+        var decoder = CpuDecoder.FromModel(model, threads: 1);
+        var logits = new float[model.Config.VocabSize];
+        decoder.Forward(decoder.NewCache(1), [0], ids, [ids.Length], logits);
+        Assert.All(logits, l => Assert.True(float.IsFinite(l)));
+        AssertClose(expected.AsSpan((ids.Length - 1) * logits.Length, logits.Length), logits);
+    }
+
+    [Fact]
     public void AFullContext_NotAMultipleOfTheVectorWidth_GivesTheTorchModelsLogitsAtEveryPosition()
     {
         // 75 positions: attention's 64-position blocks, then single vectors, then the slot's last positions one by one.

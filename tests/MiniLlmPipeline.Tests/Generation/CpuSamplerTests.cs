@@ -82,4 +82,17 @@ public class CpuSamplerTests
         Assert.Equal(kept.Order(), new CpuSampler(minP, seed: 0).Keep(peaked).ToArray().Order());
         Assert.Equal([0, 1], new CpuSampler(minP with { TopP = 0.99 }, seed: 0).Keep(peaked).ToArray().Order());
     }
+
+    [Theory]
+    [InlineData(1.0, 0.9)]
+    [InlineData(0.7, 1.0)]
+    public void LargeLogits_KeepTheirTokens(double temperature, double topP)
+    {
+        // exp(100 / 0.7) overflows float32: the softmax must be taken relative to the largest logit.
+        var logits = new float[4096];
+        (logits[7], logits[9]) = (100f, 99f);
+        var kept = new CpuSampler(new SamplingSettings { Temperature = temperature, TopP = topP }, seed: 1).Keep(logits).ToArray();
+        Assert.Contains(7, kept);
+        Assert.DoesNotContain(0, kept);
+    }
 }
