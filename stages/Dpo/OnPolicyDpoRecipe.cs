@@ -29,7 +29,8 @@ internal static class OnPolicyDpoRecipe
             ? FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(context.UpstreamDir(rm), context.Device, headRequired: true)) : null;
         context.Log($"on-policy DPO of '{config.From}' ({policy.ParameterCount / 1e6:F2}M): {config.Rounds} rounds × {config.PromptsPerRound} " +
                     $"prompts × {config.SamplesPerPrompt} answers (best vs worst, margin {config.Margin}), {config.StepsPerRound} steps of " +
-                    $"{config.BatchSize} pairs per round, β {config.Beta}, {prompts.Count} prompts, device {context.Device.type}");
+                    $"{config.BatchSize} pairs per round, β {config.Beta}, reward {config.Reward.Formula()}" +
+                    $"{(config.RewardModel is { } name ? $" (reward model '{name}')" : "")}, {prompts.Count} prompts, device {context.Device.type}");
 
         var generator = new TextGenerator(policy, tokenizer, chat: true);
         var before = StageComplianceCheck.MeasureBefore(context, generator, evalPrompts, config.EvalSamples, config.From);

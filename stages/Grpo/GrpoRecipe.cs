@@ -35,7 +35,7 @@ internal static class GrpoRecipe
             ? FrozenModel.Freeze(ModelCheckpoint.LoadScalarHead(context.UpstreamDir(rm), device, headRequired: true)) : null;
         context.Log($"policy '{config.From}' ({policy.ParameterCount / 1e6:F2}M), {prompts.Count} prompts, {config.Iterations} iterations × " +
                     $"{config.PromptsPerIteration} prompts × {config.GroupSize} answers, {config.StepsPerIteration} steps each, " +
-                    $"reward {Describe(config.Reward)}{(config.RewardModel is { } name ? $" (reward model '{name}')" : "")}, device {device.type}");
+                    $"reward {config.Reward.Formula()}{(config.RewardModel is { } name ? $" (reward model '{name}')" : "")}, device {device.type}");
 
         var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference.Model, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, config.From);
@@ -66,9 +66,4 @@ internal static class GrpoRecipe
             config.EvalSamples, metrics, "compliance.md", $"GRPO form compliance ({context.Spec.Name})");
         return metrics;
     }
-
-    private static string Describe(RewardWeights w) =>
-        $"{w.Form:G3}·form + {w.Compliant:G3}·compliant + {w.Rhyme:G3}·rhyme − {w.MissingEnd:G3}·missing end" +
-        (w.Repetition != 0 ? $" − {w.Repetition:G3}·repeated chars" : "") +
-        (w.Model != 0 ? $" + {w.Model:G3}·reward model" : "");
 }

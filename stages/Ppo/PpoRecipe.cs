@@ -45,7 +45,7 @@ internal static class PpoRecipe
         context.AttachLora(value.Trunk);
         using var model = new PolicyAndValue(upstream.Model, value);
         context.Log($"policy '{config.From}' ({model.Policy.ParameterCount / 1e6:F2}M), reward and value model '{config.RewardModel}', " +
-                    $"{prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
+                    $"reward {config.Reward.Formula()}, {prompts.Count} prompts, {config.Iterations} iterations × {config.StepsPerIteration} steps, device {device.type}");
 
         var before = StageComplianceCheck.MeasureBefore(context, new TextGenerator(reference.Model, tokenizer, chat: true), evalPrompts,
             config.EvalSamples, config.From);

@@ -27,6 +27,15 @@ public sealed record RewardWeights
     /// </summary>
     public double Repetition { get; init; }
 
+    /// <summary>
+    /// The total as a formula with this block's weights, for a stage's start-up log line: "1·form + 1·compliant + 0.5·rhyme
+    /// − 1·missing end − 3·repeated chars"; repetition and the reward model appear only when their weight is not 0.
+    /// </summary>
+    public string Formula() =>
+        $"{Form:G3}·form + {Compliant:G3}·compliant + {Rhyme:G3}·rhyme − {MissingEnd:G3}·missing end" +
+        (Repetition != 0 ? $" − {Repetition:G3}·repeated chars" : "") +
+        (Model != 0 ? $" + {Model:G3}·reward model" : "");
+
     /// <summary>Range problems of the <c>reward</c> block, keyed as <c>reward.model</c>, …; <paramref name="hasRewardModel"/>: whether the stage names one.</summary>
     public IEnumerable<(string Key, string Problem)> Problems(bool hasRewardModel)
     {

@@ -38,4 +38,13 @@ public sealed class PoetryRewardTests
         Assert.Contains(new RewardWeights { Repetition = double.NaN }.Problems(false), p => p.Key == "reward.repetition" && p.Problem.Contains("finite"));
         Assert.Empty(new RewardWeights { Repetition = 3 }.Problems(false));
     }
+
+    [Fact]
+    public void Formula_NamesEveryWeightAndOnlyTheOptionalTermsThatAreOn()
+    {
+        Assert.Equal("1·form + 1·compliant + 0.5·rhyme − 1·missing end − 3·repeated chars",
+            new RewardWeights { Form = 1, Compliant = 1, Rhyme = 0.5, MissingEnd = 1, Repetition = 3 }.Formula());
+        Assert.Equal("5·form + 5·compliant + 0·rhyme − 1·missing end + 0.3·reward model",
+            new RewardWeights { Model = 0.3, Form = 5, Compliant = 5, MissingEnd = 1 }.Formula());
+    }
 }
