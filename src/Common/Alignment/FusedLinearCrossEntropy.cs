@@ -95,13 +95,12 @@ public static class FusedLinearCrossEntropy
             var hc = h.narrow(0, start, length).to(float32);          // (n, C)
             var yc = y.narrow(0, start, length);                       // (n, 1)
             var z = hc.matmul(w.t());                                  // (n, V) logits
-            // log_softmax is one fused kernel; logsumexp, then z − it and its exp, took two more passes over the chunk.
-            var logProbs = z.log_softmax(1);                           // (n, V)
-            var nll = logProbs.gather(1, yc).squeeze(1).neg_();        // (n) −log p(y)
+            var logSumExp = z.logsumexp(1, keepdim: true);             // (n, 1)
+            var nll = (logSumExp - z.gather(1, yc)).squeeze(1);        // (n) −log p(y)
             var weights = m?.narrow(0, start, length);                 // (n) or null
             total.add_((weights is null ? nll : nll * weights).sum());
             if (!gradients) continue;
-            var dz = logProbs.exp_();                                  // softmax(z), in the log-probabilities' memory
+            var dz = z.sub_(logSumExp).exp_();                         // softmax(z), in the logits' memory
             dz.scatter_add_(1, yc, torch.full([length, 1], -1.0f, device: hidden.device)); // − onehot(y)
             dz.mul_(weights is null ? scale : (weights * scale).unsqueeze(1));
             gradHidden?.narrow(0, start, length).copy_(dz.matmul(w));  // (n, C)
