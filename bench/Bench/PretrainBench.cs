@@ -108,10 +108,11 @@ internal static class PretrainBench
     private static string Ms(double seconds) => $"{seconds * 1000:F0}ms";
 
     /// <summary>
-    /// One model trained by the shared <see cref="Trainer"/> on the bench's batches with the pretrain stage's loss
-    /// (<see cref="NextTokenObjective.CrossEntropy"/>: the fused output layer and cross-entropy; until stop 33 this timed
-    /// the unfused full-logits loss the stage no longer uses), at a constant lr of 1e-3. The objective times the batch and the forward pass; the rest of a step (backward, clip, AdamW)
-    /// runs until the trainer asks for the next batch, or for the final evaluation after the last step.
+    /// One model trained by the shared <see cref="Trainer"/> on the bench's batches with the pretrain stage's own loss
+    /// (<see cref="NextTokenObjective.CrossEntropy"/>, the fused output layer and cross-entropy; before 91a0ce9 this timed
+    /// the unfused full-logits loss the stage no longer uses), at a constant lr of 1e-3. The objective times the batch and
+    /// the forward pass; the rest of a step (backward, clip, AdamW) runs until the trainer asks for the next batch, or for
+    /// the final evaluation after the last step.
     /// </summary>
     private sealed class TrainingRun : ITrainingObjective, IDisposable
     {
