@@ -54,6 +54,13 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
 
     private int MiniBatches => _config.Rows / _config.MiniBatch;
 
+    /// <summary>
+    /// One pass of one mini-batch: the only update step sees the policy that sampled, so π_old = π_θ and the ratio is
+    /// 1 by construction. π_old is then the step's own log-probs, detached (TRL's GRPOTrainer does the same when
+    /// num_iterations is 1), and the forward pass that would compute it at collection is skipped.
+    /// </summary>
+    private bool SingleOnPolicyStep => _config.Epochs == 1 && MiniBatches == 1;
+
     public void Collect(int iteration)
     {
         _experience?.Dispose();
@@ -73,9 +80,12 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         var batch = RolloutBatch.Build(indices, prompts, responses, _padId, device);
         try
         {
-            var oldLogProbs = RolloutLogProbs.Of(_policy, batch, _config.Temperature);
+            // Every pass over the answers groups rows of similar length, so short answers are not padded to the longest.
+            var lengths = Enumerable.Range(0, batch.Rows).Select(r => batch.PromptLengths[r] + batch.Responses[r].Length).ToArray();
+            var groups = RolloutSampling.ByLength(lengths, _config.MiniBatch).ToList();
+            var oldLogProbs = SingleOnPolicyStep ? null : RolloutLogProbs.Of(_policy, batch, groups, _config.Temperature);
             Tensor refLogProbs;
-            using (LoraAdapters.Disable(_reference)) refLogProbs = RolloutLogProbs.Of(_reference, batch, _config.Temperature);
+            using (LoraAdapters.Disable(_reference)) refLogProbs = RolloutLogProbs.Of(_reference, batch, groups, _config.Temperature);
             var scores = _reward.Score(batch);
             var rewards = tensor(scores.Total, device: device);
             var advantages = GroupAdvantages.Compute(rewards, group, _config.ScaleRewards);
@@ -86,13 +96,15 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
                 ["reward_std_in_group"] = groupStd.mean().item<float>(),
                 // Groups whose answers all scored the same teach nothing but the KL term (DAPO's "dynamic sampling" drops them).
                 ["zero_variance_groups"] = (groupStd < 1e-6).to_type(ScalarType.Float32).mean().item<float>(),
-                ["kl"] = MaskedStatistics.Mean(KlEstimators.K3(oldLogProbs, refLogProbs), batch.ResponseMask).item<float>(),
                 ["response_length"] = responses.Average(x => x.Length),
                 ["gen_tokens_per_s"] = responses.Sum(x => x.Length) / Math.Max(1e-9, generationSeconds),
                 ["generation_seconds"] = generationSeconds,
             };
-            _experience = new Experience(iteration, batch, metrics, clock, oldLogProbs.DetachFromDisposeScope(),
-                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), RolloutSampling.EpochOrders(_seed, iteration, _config.Epochs, batch.Rows));
+            // KL of the sampling policy to the reference; with a single on-policy step, the step's own kl_update is that value.
+            if (oldLogProbs is not null)
+                metrics["kl"] = MaskedStatistics.Mean(KlEstimators.K3(oldLogProbs, refLogProbs), batch.ResponseMask).item<float>();
+            _experience = new Experience(iteration, batch, metrics, clock, oldLogProbs?.DetachFromDisposeScope(),
+                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), RolloutSampling.LengthGroupedOrders(_seed, iteration, _config.Epochs, lengths, _config.MiniBatch));
             if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1))
                 _samples.Write(iteration, indices, responses, scores.Total, BestAndWorstOfFirstGroup(scores.Total));
         }
@@ -109,27 +121,23 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         var e = _experience is { } x && x.Iteration == iteration
             ? x : throw new InvalidOperationException($"no experience collected for iteration {iteration}");
         var (epoch, mini) = (step / MiniBatches, step % MiniBatches);
-        var rows = tensor(e.Orders[epoch].Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).Select(i => (long)i).ToArray(),
-            device: e.Batch.Ids.device);
-        Tensor Pick(Tensor t) => t.index_select(0, rows);
-
-        var ids = Pick(e.Batch.Ids);
-        var mask = Pick(e.Batch.ResponseMask);
-        var logProbs = RolloutLogProbs.Of(_policy, ids, Pick(e.Batch.AttentionMask), Pick(e.Batch.ResponseIds), e.Batch.PromptLength,
-            _config.Temperature);
-        var loss = GrpoLoss.Compute(logProbs, Pick(e.OldLogProbs), Pick(e.RefLogProbs), Pick(e.Advantages), mask,
+        var rows = e.Batch.Select(e.Orders[epoch].Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).ToArray());
+        var logProbs = RolloutLogProbs.Of(_policy, rows, _config.Temperature);
+        var oldLogProbs = e.OldLogProbs is { } old ? rows.PerToken(old) : logProbs.detach();
+        var loss = GrpoLoss.Compute(logProbs, oldLogProbs, rows.PerToken(e.RefLogProbs), rows.PerRow(e.Advantages), rows.ResponseMask,
             _config.ClipRange, _config.Beta, _config.ParsedLossType, _config.MaxNewTokens);
         var metrics = new Dictionary<string, Tensor>
         {
             ["policy_loss"] = loss.Loss.detach(), ["kl_update"] = loss.Kl, ["clip_fraction"] = loss.ClipFraction,
         };
-        e.Accumulate(metrics, ids.numel());
-        return new LossResult(loss.Loss, metrics, ids.numel());
+        e.Accumulate(metrics, rows.Ids.numel());
+        return new LossResult(loss.Loss, metrics, rows.Ids.numel());
     }
 
     public (IReadOnlyDictionary<string, double> Metrics, string LogLine) EndIteration(int iteration)
     {
         var m = _experience!.Summarize();
+        if (!m.ContainsKey("kl")) m["kl"] = m["kl_update"];
         _summaries.Add(m);
         double M(string key) => m.GetValueOrDefault(key, double.NaN);
         return (m, $"iteration {iteration + 1}/{_config.Iterations}: reward {M("reward_mean"):F3} (form {M("form_score_mean"):F3}, " +
@@ -149,25 +157,26 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
 
     /// <summary>An iteration's answers, their fixed log-probs and advantages, and the running sums of its update metrics.</summary>
     private sealed class Experience(int iteration, RolloutBatch batch, Dictionary<string, double> metrics, Stopwatch clock,
-        Tensor oldLogProbs, Tensor refLogProbs, Tensor advantages, int[][] orders) : IDisposable
+        Tensor? oldLogProbs, Tensor refLogProbs, Tensor advantages, int[][] orders) : IDisposable
     {
         private readonly IterationMetrics _record = new(metrics, clock);
 
         public int Iteration => iteration;
         public RolloutBatch Batch => batch;
-        public Tensor OldLogProbs => oldLogProbs;
+        /// <summary>π_old's log-probs, or null where the single update step's own (detached) serve.</summary>
+        public Tensor? OldLogProbs => oldLogProbs;
         public Tensor RefLogProbs => refLogProbs;
         public Tensor Advantages => advantages;
         public int[][] Orders => orders;
 
         public void Accumulate(IReadOnlyDictionary<string, Tensor> values, long tokens) => _record.Accumulate(values, tokens);
 
-        public IReadOnlyDictionary<string, double> Summarize() => _record.Summarize();
+        public Dictionary<string, double> Summarize() => _record.Summarize();
 
         public void Dispose()
         {
             batch.Dispose();
-            oldLogProbs.Dispose();
+            oldLogProbs?.Dispose();
             refLogProbs.Dispose();
             advantages.Dispose();
         }

@@ -71,22 +71,19 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
         var rollout = _rollout is { } r && r.Iteration == iteration
             ? r : throw new InvalidOperationException($"no rollout collected for iteration {iteration}");
         var (epoch, mini) = (step / MiniBatches, step % MiniBatches);
-        var rows = tensor(rollout.Order(epoch).Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).Select(i => (long)i).ToArray(),
-            device: rollout.Batch.Ids.device);
-        Tensor Pick(Tensor t) => t.index_select(0, rows);
-
-        var (ids, attention, mask) = (Pick(rollout.Batch.Ids), Pick(rollout.Batch.AttentionMask), Pick(rollout.Batch.ResponseMask));
-        var logProbs = ResponseLogProbs(_model.Policy, ids, attention, Pick(rollout.Batch.ResponseIds), rollout.Batch.PromptLength);
-        var values = ResponseValues(ids, attention, rollout.Batch.PromptLength, rollout.Batch.ResponseLength);
-        var policy = PpoLoss.Policy(logProbs, Pick(rollout.OldLogProbs), Pick(rollout.Advantages), mask, _config.ClipRange);
-        var value = PpoLoss.Value(values, Pick(rollout.OldValues), Pick(rollout.Returns), mask, _config.ValueClipRange);
+        var rows = rollout.Batch.Select(rollout.Order(epoch).Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).ToArray());
+        var logProbs = ResponseLogProbs(_model.Policy, rows.Ids, rows.AttentionMask, rows.ResponseIds, rows.PromptLength);
+        var values = ResponseValues(rows.Ids, rows.AttentionMask, rows.PromptLength, rows.ResponseLength);
+        var mask = rows.ResponseMask;
+        var policy = PpoLoss.Policy(logProbs, rows.PerToken(rollout.OldLogProbs), rows.PerToken(rollout.Advantages), mask, _config.ClipRange);
+        var value = PpoLoss.Value(values, rows.PerToken(rollout.OldValues), rows.PerToken(rollout.Returns), mask, _config.ValueClipRange);
         var metrics = new Dictionary<string, Tensor>
         {
             ["policy_loss"] = policy.Loss.detach(), ["value_loss"] = value.Loss.detach(), ["clip_fraction"] = policy.ClipFraction,
             ["approx_kl"] = policy.ApproxKl, ["value_clip_fraction"] = value.ClipFraction,
         };
-        rollout.Accumulate(metrics, ids.numel());
-        return new LossResult(policy.Loss + _config.ValueCoef * value.Loss, metrics, ids.numel());
+        rollout.Accumulate(metrics, rows.Ids.numel());
+        return new LossResult(policy.Loss + _config.ValueCoef * value.Loss, metrics, rows.Ids.numel());
     }
 
     /// <summary>The iteration's summary (timings run from its rollout to this call), its samples, and its log line.</summary>
@@ -163,7 +160,9 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             _rollout = new Rollout(iteration, batch, scores.Total, metrics, clock,
                 logProbs.DetachFromDisposeScope(), values.DetachFromDisposeScope(),
                 advantages.DetachFromDisposeScope(), estimate.Returns.DetachFromDisposeScope(),
-                RolloutSampling.EpochOrders(_seed, iteration, _config.PpoEpochs, batch.Rows));
+                // Mini-batches of answers of similar length, each cut to its own longest: no step pays for another's padding.
+                RolloutSampling.LengthGroupedOrders(_seed, iteration, _config.PpoEpochs,
+                    Enumerable.Range(0, batch.Rows).Select(i => batch.PromptLengths[i] + batch.Responses[i].Length).ToArray(), _config.MiniBatch));
         }
         catch
         {

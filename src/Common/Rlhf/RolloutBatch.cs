@@ -9,10 +9,11 @@ namespace MiniLlmPipeline.Rlhf;
 /// </summary>
 public sealed class RolloutBatch : IDisposable
 {
-    private RolloutBatch(IReadOnlyList<int> promptIndices, IReadOnlyList<int[]> responses, int promptLength,
+    private RolloutBatch(IReadOnlyList<int> promptIndices, IReadOnlyList<int> promptLengths, IReadOnlyList<int[]> responses, int promptLength,
         Tensor ids, Tensor attentionMask, Tensor responseIds, Tensor responseMask, Tensor lastTokenIndex)
     {
         PromptIndices = promptIndices;
+        PromptLengths = promptLengths;
         Responses = responses;
         PromptLength = promptLength;
         Ids = ids;
@@ -24,6 +25,8 @@ public sealed class RolloutBatch : IDisposable
 
     /// <summary>Which prompt of the prompt set each row answers.</summary>
     public IReadOnlyList<int> PromptIndices { get; }
+    /// <summary>Each row's prompt length (unpadded).</summary>
+    public IReadOnlyList<int> PromptLengths { get; }
     /// <summary>Each row's response ids (unpadded).</summary>
     public IReadOnlyList<int[]> Responses { get; }
     /// <summary>P: the padded prompt width.</summary>
@@ -73,11 +76,29 @@ public sealed class RolloutBatch : IDisposable
         using var scope = NewDisposeScope();
         var idTensor = tensor(ids, [rows, p + r], device: device);
         var maskTensor = tensor(mask, [rows, p + r], device: device);
-        return new RolloutBatch(promptIndices, responses, p,
+        return new RolloutBatch(promptIndices, prompts.Select(x => x.Length).ToArray(), responses, p,
             idTensor.DetachFromDisposeScope(), maskTensor.DetachFromDisposeScope(),
             idTensor.narrow(1, p, r).contiguous().DetachFromDisposeScope(),
             maskTensor.narrow(1, p, r).contiguous().DetachFromDisposeScope(),
             tensor(last, device: device).DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// <paramref name="rows"/> of the batch, cut to the widest prompt and the longest response among them: the columns
+    /// dropped are padding in every one of those rows, so what a model computes on the real tokens is unchanged (a
+    /// token's position counts the real tokens before it), and a mini-batch of short answers costs what they are long.
+    /// </summary>
+    public RolloutRows Select(IReadOnlyList<int> rows)
+    {
+        var promptWidth = rows.Max(r => PromptLengths[r]);
+        var responseWidth = rows.Max(r => Responses[r].Length);
+        var index = tensor(rows.Select(r => (long)r).ToArray(), device: Ids.device);
+        var columns = PromptLength - promptWidth;
+        return new RolloutRows(index, promptWidth, responseWidth,
+            Ids.index_select(0, index).narrow(1, columns, promptWidth + responseWidth),
+            AttentionMask.index_select(0, index).narrow(1, columns, promptWidth + responseWidth),
+            ResponseIds.index_select(0, index).narrow(1, 0, responseWidth),
+            ResponseMask.index_select(0, index).narrow(1, 0, responseWidth));
     }
 
     public void Dispose()

@@ -25,6 +25,28 @@ public static class RolloutLogProbs
             .MoveToOuterDisposeScope();
     }
 
+    /// <summary>Of some rows of a rollout batch, as narrow as they allow (B', R').</summary>
+    public static Tensor Of(Gpt model, RolloutRows rows, double temperature) =>
+        Of(model, rows.Ids, rows.AttentionMask, rows.ResponseIds, rows.PromptLength, temperature);
+
+    /// <summary>
+    /// Of the whole rollout batch (B, R), one forward pass per group of rows in <paramref name="groups"/> (which cover
+    /// every row once): rows of similar length grouped together cost what they are long, not what the longest answer is.
+    /// Positions past a row's answer are to be masked out, as with the whole batch.
+    /// </summary>
+    public static Tensor Of(Gpt model, RolloutBatch batch, IEnumerable<IReadOnlyList<int>> groups, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var result = zeros(batch.Rows, batch.ResponseLength, device: batch.Ids.device);
+        foreach (var group in groups)
+        {
+            var rows = batch.Select(group);
+            var logProbs = Of(model, rows, temperature);
+            result.index_copy_(0, rows.Index, nn.functional.pad(logProbs, [0, batch.ResponseLength - rows.ResponseLength]));
+        }
+        return result.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Of the whole rollout batch.</summary>
     public static Tensor Of(Gpt model, RolloutBatch batch, double temperature) =>
         Of(model, batch.Ids, batch.AttentionMask, batch.ResponseIds, batch.PromptLength, temperature);

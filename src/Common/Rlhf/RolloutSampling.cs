@@ -30,4 +30,25 @@ public static class RolloutSampling
             new Random(SeedMix.Of(SeedMix.Of(seed, iteration), epoch)).Shuffle(order);
             return order;
         }).ToArray();
+
+    /// <summary>
+    /// The row order of each of <paramref name="epochs"/> update passes in mini-batches of rows of similar length (the
+    /// group-by-length of Hugging Face's Trainer): a fresh shuffle per pass as in <see cref="EpochOrders"/>, then sorted by
+    /// <paramref name="lengths"/> (the shuffle breaks ties), cut into mini-batches, and those visited in shuffled order.
+    /// A mini-batch of short answers is then not padded to the longest answer of the iteration.
+    /// </summary>
+    public static int[][] LengthGroupedOrders(int seed, int iteration, int epochs, IReadOnlyList<int> lengths, int miniBatch) =>
+        Enumerable.Range(0, epochs).Select(epoch =>
+        {
+            var rng = new Random(SeedMix.Of(SeedMix.Of(seed, iteration), epoch));
+            var order = Enumerable.Range(0, lengths.Count).ToArray();
+            rng.Shuffle(order);
+            var chunks = order.OrderBy(r => lengths[r]).Chunk(miniBatch).ToArray();
+            rng.Shuffle(chunks);
+            return chunks.SelectMany(c => c).ToArray();
+        }).ToArray();
+
+    /// <summary>All rows, shortest first, in groups of at most <paramref name="size"/>: forward passes without gradients.</summary>
+    public static IEnumerable<IReadOnlyList<int>> ByLength(IReadOnlyList<int> lengths, int size) =>
+        Enumerable.Range(0, lengths.Count).OrderBy(r => lengths[r]).Chunk(size);
 }

@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Rlhf;
+using MiniLlmPipeline.Tests.Model;
 using TorchSharp;
 
 namespace MiniLlmPipeline.Tests.Rlhf;
@@ -19,5 +20,70 @@ public sealed class RolloutBatchTests
         Assert.Equal(new[] { true, false, false, true, true, true }, batch.ResponseMask.data<bool>().ToArray());
         Assert.Equal(new long[] { 3, 5 }, batch.LastTokenIndex.data<long>().ToArray());
         Assert.Equal([4, 9], batch.PromptIndices);
+    }
+
+    [Fact]
+    public void Select_CutsTheColumnsThatArePaddingInEveryChosenRow()
+    {
+        // Prompts of 3, 1 and 2 tokens; answers of 1, 3 and 2.
+        using var batch = RolloutBatch.Build([0, 1, 2], [[5, 6, 7], [8], [3, 4]], [[10], [11, 12, 13], [14, 15]], padId: 0, torch.CPU);
+        using var scope = torch.NewDisposeScope();
+
+        var rows = batch.Select([2, 1]);
+
+        Assert.Equal(2, rows.PromptLength);    // the widest chosen prompt
+        Assert.Equal(3, rows.ResponseLength);  // the longest chosen answer
+        Assert.Equal(new long[] { 3, 4, 14, 15, 0, 0, 8, 11, 12, 13 }, rows.Ids.data<long>().ToArray());
+        Assert.Equal(new[] { true, true, true, true, false, false, true, true, true, true }, rows.AttentionMask.data<bool>().ToArray());
+        Assert.Equal(new long[] { 14, 15, 0, 11, 12, 13 }, rows.ResponseIds.data<long>().ToArray());
+        Assert.Equal(new[] { true, true, false, true, true, true }, rows.ResponseMask.data<bool>().ToArray());
+        Assert.Equal(new float[] { 3, 2 }, rows.PerRow(torch.tensor(new float[] { 1, 2, 3 })).data<float>().ToArray());
+        Assert.Equal(new long[] { 14, 15, 0, 11, 12, 13 }, rows.PerToken(batch.ResponseIds).data<long>().ToArray());
+
+        var shortOnly = batch.Select([0]);
+        Assert.Equal((3, 1), (shortOnly.PromptLength, shortOnly.ResponseLength));
+        Assert.Equal(new long[] { 5, 6, 7, 10 }, shortOnly.Ids.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void LogProbsInLengthGroups_EqualThoseOfTheWholePaddedBatch()
+    {
+        using var model = TinyModels.Create();
+        using var batch = RolloutBatch.Build([0, 1, 2, 3], [[5, 6, 7], [8], [3, 4], [9, 9, 9]], [[10], [11, 12, 13, 14, 15], [14, 15], [1, 2]],
+            padId: 0, torch.CPU);
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+
+        var whole = RolloutLogProbs.Of(model, batch, temperature: 0.7);
+        var grouped = RolloutLogProbs.Of(model, batch, RolloutSampling.ByLength([4, 6, 4, 5], size: 2), temperature: 0.7);
+
+        var mask = batch.ResponseMask;
+        Assert.Equal(whole.masked_select(mask).data<float>().ToArray(), grouped.masked_select(mask).data<float>().ToArray(),
+            new FloatTolerance(1e-5f));
+    }
+
+    [Fact]
+    public void LengthGroupedOrders_VisitEveryRowOncePerPass_InMiniBatchesOfSimilarLength()
+    {
+        int[] lengths = [9, 1, 8, 2, 7, 3, 6, 4];
+
+        var orders = RolloutSampling.LengthGroupedOrders(seed: 5, iteration: 3, epochs: 2, lengths, miniBatch: 4);
+
+        Assert.Equal(2, orders.Length);
+        foreach (var order in orders)
+        {
+            Assert.Equal(Enumerable.Range(0, 8), order.Order());
+            var batches = order.Chunk(4).Select(c => c.Select(r => lengths[r]).Order().ToArray()).OrderBy(c => c[0]).ToArray();
+            Assert.Equal(new[] { 1, 2, 3, 4 }, batches[0]);
+            Assert.Equal(new[] { 6, 7, 8, 9 }, batches[1]);
+        }
+        Assert.Equal(orders, RolloutSampling.LengthGroupedOrders(seed: 5, iteration: 3, epochs: 2, lengths, miniBatch: 4));
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+
+        public int GetHashCode(float value) => 0;
     }
 }

@@ -71,6 +71,27 @@ public sealed class GrpoObjectiveTests
     }
 
     [Fact]
+    public void OneUpdateStepPerIteration_UsesItsOwnLogProbsAsPiOld_AndStillLearns()
+    {
+        // Epochs 1 and one mini-batch of all rows: no π_old forward at collection; the ratio is exactly 1, so nothing is
+        // clipped, and the iteration's kl is the step's own.
+        var config = Config with { Iterations = 20, Epochs = 1, MiniBatch = Config.Rows, Lr = 2e-2 };
+        using var dir = new TempDir();
+        var (summaries, _) = Train(dir, config, Reward());
+
+        Assert.Equal(1, config.StepsPerIteration);
+        var train = MetricsLog.Read(dir.File(MetricsLog.FileName)).Where(r => r["kind"].GetString() == "train").ToList();
+        Assert.Equal(20, train.Count);
+        Assert.All(train, r => Assert.Equal(0.0, r["clip_fraction"].GetDouble()));
+        Assert.Equal(0.0, summaries[0]["kl"], 6);
+        Assert.All(summaries, s => Assert.Equal(s["kl_update"], s["kl"]));
+        Assert.True(summaries[^1]["kl"] > 0, "the policy should have moved away from the reference");
+        var first = summaries.Take(2).Average(s => s["reward_mean"]);
+        var last = summaries.TakeLast(3).Average(s => s["reward_mean"]);
+        Assert.True(last > first + 0.25, $"reward went {first:F3} → {last:F3}");
+    }
+
+    [Fact]
     public void ResumeAtAnIterationBoundary_RegeneratesTheSameAnswers_AndEndsWithTheSameWeights()
     {
         var config = Config with { Iterations = 3, CheckpointEvery = 1 };   // every iteration
