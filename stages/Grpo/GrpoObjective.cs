@@ -80,7 +80,9 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
         var batch = RolloutBatch.Build(indices, prompts, responses, _padId, device);
         try
         {
-            // Every pass over the answers groups rows of similar length, so short answers are not padded to the longest.
+            // The passes without gradients take rows of similar length together, so short answers are not padded to the
+            // longest. The update steps must not: a group's compliant and broken answers differ in length, and mini-batches
+            // sorted by length would split them, each step then pushing one kind of answer without its contrast.
             var lengths = Enumerable.Range(0, batch.Rows).Select(r => batch.PromptLengths[r] + batch.Responses[r].Length).ToArray();
             var groups = RolloutSampling.ByLength(lengths, _config.MiniBatch).ToList();
             var oldLogProbs = SingleOnPolicyStep ? null : RolloutLogProbs.Of(_policy, batch, groups, _config.Temperature);
@@ -104,7 +106,7 @@ public sealed class GrpoObjective : IIterationObjective, IDisposable
             if (oldLogProbs is not null)
                 metrics["kl"] = MaskedStatistics.Mean(KlEstimators.K3(oldLogProbs, refLogProbs), batch.ResponseMask).item<float>();
             _experience = new Experience(iteration, batch, metrics, clock, oldLogProbs?.DetachFromDisposeScope(),
-                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), RolloutSampling.LengthGroupedOrders(_seed, iteration, _config.Epochs, lengths, _config.MiniBatch));
+                refLogProbs.DetachFromDisposeScope(), advantages.DetachFromDisposeScope(), RolloutSampling.EpochOrders(_seed, iteration, _config.Epochs, batch.Rows));
             if (_samples is not null && (iteration % _config.SampleEvery == 0 || iteration == _config.Iterations - 1))
                 _samples.Write(iteration, indices, responses, scores.Total, BestAndWorstOfFirstGroup(scores.Total));
         }

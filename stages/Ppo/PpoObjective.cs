@@ -160,9 +160,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             _rollout = new Rollout(iteration, batch, scores.Total, metrics, clock,
                 logProbs.DetachFromDisposeScope(), values.DetachFromDisposeScope(),
                 advantages.DetachFromDisposeScope(), estimate.Returns.DetachFromDisposeScope(),
-                // Mini-batches of answers of similar length, each cut to its own longest: no step pays for another's padding.
-                RolloutSampling.LengthGroupedOrders(_seed, iteration, _config.PpoEpochs,
-                    Enumerable.Range(0, batch.Rows).Select(i => batch.PromptLengths[i] + batch.Responses[i].Length).ToArray(), _config.MiniBatch));
+                RolloutSampling.EpochOrders(_seed, iteration, _config.PpoEpochs, batch.Rows));
         }
         catch
         {

@@ -32,23 +32,10 @@ public static class RolloutSampling
         }).ToArray();
 
     /// <summary>
-    /// The row order of each of <paramref name="epochs"/> update passes in mini-batches of rows of similar length (the
-    /// group-by-length of Hugging Face's Trainer): a fresh shuffle per pass as in <see cref="EpochOrders"/>, then sorted by
-    /// <paramref name="lengths"/> (the shuffle breaks ties), cut into mini-batches, and those visited in shuffled order.
-    /// A mini-batch of short answers is then not padded to the longest answer of the iteration.
+    /// All rows, shortest first, in groups of at most <paramref name="size"/>: for forward passes without gradients only.
+    /// Update steps keep <see cref="EpochOrders"/>' random mini-batches: in a task whose reward depends on length, mini-batches
+    /// sorted by length separate the good answers of a group from the bad (GRPO fell from ~84 % to 65–69 % with them).
     /// </summary>
-    public static int[][] LengthGroupedOrders(int seed, int iteration, int epochs, IReadOnlyList<int> lengths, int miniBatch) =>
-        Enumerable.Range(0, epochs).Select(epoch =>
-        {
-            var rng = new Random(SeedMix.Of(SeedMix.Of(seed, iteration), epoch));
-            var order = Enumerable.Range(0, lengths.Count).ToArray();
-            rng.Shuffle(order);
-            var chunks = order.OrderBy(r => lengths[r]).Chunk(miniBatch).ToArray();
-            rng.Shuffle(chunks);
-            return chunks.SelectMany(c => c).ToArray();
-        }).ToArray();
-
-    /// <summary>All rows, shortest first, in groups of at most <paramref name="size"/>: forward passes without gradients.</summary>
     public static IEnumerable<IReadOnlyList<int>> ByLength(IReadOnlyList<int> lengths, int size) =>
         Enumerable.Range(0, lengths.Count).OrderBy(r => lengths[r]).Chunk(size);
 }

@@ -62,24 +62,6 @@ public sealed class RolloutBatchTests
             new FloatTolerance(1e-5f));
     }
 
-    [Fact]
-    public void LengthGroupedOrders_VisitEveryRowOncePerPass_InMiniBatchesOfSimilarLength()
-    {
-        int[] lengths = [9, 1, 8, 2, 7, 3, 6, 4];
-
-        var orders = RolloutSampling.LengthGroupedOrders(seed: 5, iteration: 3, epochs: 2, lengths, miniBatch: 4);
-
-        Assert.Equal(2, orders.Length);
-        foreach (var order in orders)
-        {
-            Assert.Equal(Enumerable.Range(0, 8), order.Order());
-            var batches = order.Chunk(4).Select(c => c.Select(r => lengths[r]).Order().ToArray()).OrderBy(c => c[0]).ToArray();
-            Assert.Equal(new[] { 1, 2, 3, 4 }, batches[0]);
-            Assert.Equal(new[] { 6, 7, 8, 9 }, batches[1]);
-        }
-        Assert.Equal(orders, RolloutSampling.LengthGroupedOrders(seed: 5, iteration: 3, epochs: 2, lengths, miniBatch: 4));
-    }
-
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
