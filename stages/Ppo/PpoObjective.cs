@@ -72,7 +72,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             ? r : throw new InvalidOperationException($"no rollout collected for iteration {iteration}");
         var (epoch, mini) = (step / MiniBatches, step % MiniBatches);
         var rows = rollout.Batch.Select(rollout.Order(epoch).Skip(mini * _config.MiniBatch).Take(_config.MiniBatch).ToArray());
-        var logProbs = ResponseLogProbs(_model.Policy, rows.Ids, rows.AttentionMask, rows.ResponseIds, rows.PromptLength);
+        var logProbs = RolloutLogProbs.Of(_model.Policy, rows, _config.Temperature);
         var values = ResponseValues(rows.Ids, rows.AttentionMask, rows.PromptLength, rows.ResponseLength);
         var mask = rows.ResponseMask;
         var policy = PpoLoss.Policy(logProbs, rows.PerToken(rollout.OldLogProbs), rows.PerToken(rollout.Advantages), mask, _config.ClipRange);

@@ -1,4 +1,5 @@
 using MiniLlmPipeline.Rlhf;
+using MiniLlmPipeline.Tests.Alignment;
 using MiniLlmPipeline.Tests.Model;
 using TorchSharp;
 
@@ -58,14 +59,6 @@ public sealed class RolloutBatchTests
         var grouped = RolloutLogProbs.Of(model, batch, RolloutSampling.ByLength([4, 6, 4, 5], size: 2), temperature: 0.7);
 
         var mask = batch.ResponseMask;
-        Assert.Equal(whole.masked_select(mask).data<float>().ToArray(), grouped.masked_select(mask).data<float>().ToArray(),
-            new FloatTolerance(1e-5f));
-    }
-
-    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
-
-        public int GetHashCode(float value) => 0;
+        TensorAssert.Close(whole.masked_select(mask).to_type(torch.ScalarType.Float64).data<double>().ToArray(), grouped.masked_select(mask));
     }
 }
