@@ -3,12 +3,12 @@ using MiniLlmPipeline.Evaluation;
 
 namespace MiniLlmPipeline.TangData;
 
-/// <summary>The seven files of one corpus folder (data/tang or data/tiny), in memory until written.</summary>
+/// <summary>The eight files of one corpus folder (data/tang or data/tiny), in memory until written.</summary>
 internal sealed record DatasetSet(
     IReadOnlyList<string> Pretrain, IReadOnlyList<string> PretrainVal,
     IReadOnlyList<SftRow> Sft, IReadOnlyList<SftRow> SftVal,
     IReadOnlyList<PreferenceRow> Preferences, IReadOnlyList<PreferenceRow> PreferencesVal,
-    IReadOnlyList<PromptRow> Prompts)
+    IReadOnlyList<PromptRow> Prompts, IReadOnlyList<PromptRow> RlPrompts)
 {
     public void Write(string folder)
     {
@@ -19,12 +19,8 @@ internal sealed record DatasetSet(
         WriteSft(Path.Combine(folder, "sft_val.parquet"), SftVal);
         WritePreferences(Path.Combine(folder, "preferences.parquet"), Preferences);
         WritePreferences(Path.Combine(folder, "preferences_val.parquet"), PreferencesVal);
-        ParquetDatasets.WriteStrings(Path.Combine(folder, "prompts.parquet"),
-        [
-            ("prompt", Prompts.Select(r => r.Prompt).ToList()),
-            ("form", Prompts.Select(r => r.Form.ShortName).ToList()),
-            ("title", Prompts.Select(r => r.Title).ToList()),
-        ]);
+        WritePrompts(Path.Combine(folder, "prompts.parquet"), Prompts);
+        WritePrompts(Path.Combine(folder, "rl_prompts.parquet"), RlPrompts);
     }
 
     /// <summary>
@@ -36,7 +32,8 @@ internal sealed record DatasetSet(
         Sft.Where(r => r.Form.Lines == 4).Take(pairs).ToList(), SftVal.Where(r => r.Form.Lines == 4).Take(pairsVal).ToList(),
         Preferences.Where(r => r.Form.Lines == 4).Take(pairs).ToList(),
         PreferencesVal.Where(r => r.Form.Lines == 4).Take(pairsVal).ToList(),
-        PoetryForm.All.SelectMany(f => Prompts.Where(r => r.Form == f).Take(promptsPerForm)).ToList());
+        PoetryForm.All.SelectMany(f => Prompts.Where(r => r.Form == f).Take(promptsPerForm)).ToList(),
+        RlPrompts.Where(r => r.Form.Lines == 4).Take(pairs).ToList());
 
     public string Summary(string folder)
     {
@@ -50,12 +47,21 @@ internal sealed record DatasetSet(
             $"  preferences {Preferences.Count} ({Forms(Preferences.Select(r => r.Form))}), preferences_val {PreferencesVal.Count}",
             $"  rejected kinds train: {Kinds(Preferences)}",
             $"  rejected kinds val:   {Kinds(PreferencesVal)}",
-            $"  prompts {Prompts.Count} ({Forms(Prompts.Select(r => r.Form))})");
+            $"  prompts {Prompts.Count} ({Forms(Prompts.Select(r => r.Form))})",
+            $"  rl_prompts {RlPrompts.Count} ({Forms(RlPrompts.Select(r => r.Form))})");
     }
 
     private static void WriteSft(string path, IReadOnlyList<SftRow> rows) =>
         ParquetDatasets.WriteStrings(path,
             [("prompt", rows.Select(r => r.Prompt).ToList()), ("response", rows.Select(r => r.Response).ToList())]);
+
+    private static void WritePrompts(string path, IReadOnlyList<PromptRow> rows) =>
+        ParquetDatasets.WriteStrings(path,
+        [
+            ("prompt", rows.Select(r => r.Prompt).ToList()),
+            ("form", rows.Select(r => r.Form.ShortName).ToList()),
+            ("title", rows.Select(r => r.Title).ToList()),
+        ]);
 
     private static void WritePreferences(string path, IReadOnlyList<PreferenceRow> rows) =>
         ParquetDatasets.WriteStrings(path,

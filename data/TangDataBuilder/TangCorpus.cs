@@ -1,3 +1,5 @@
+using MiniLlmPipeline.Evaluation;
+
 namespace MiniLlmPipeline.TangData;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal static class TangCorpus
     public const int SftPoems = 20_000;
     public const int PreferencePoems = 12_000;
     public const int ValidationPairs = 600;
+    public const int RlPrompts = 12_000;
 
     public static DatasetSet Build(IReadOnlyList<Poem> poems, int seed)
     {
@@ -28,7 +31,8 @@ internal static class TangCorpus
             Sft(sftPoems, new Random(seed + 2)), Sft(validationRegular, new Random(seed + 3)),
             Preferences(preferencePoems, trainRegular, new Random(seed + 4)),
             Preferences(validationRegular, split.Validation.Where(p => p.Form is not null).ToList(), new Random(seed + 5)),
-            Prompts(split.HeldOut, new Random(seed + 6)));
+            Prompts(split.HeldOut, new Random(seed + 6)),
+            RlPromptRows(split.Train, new Random(seed + 7)));
     }
 
     private static List<SftRow> Sft(IEnumerable<Poem> poems, Random random) =>
@@ -43,6 +47,24 @@ internal static class TangCorpus
             var prompt = PromptTemplates.Any(p, random);
             var (rejected, kind) = RejectedAnswers.Make(kinds[random.Next(kinds.Length)], p, wrongFormPool, random);
             return new PreferenceRow(prompt, p.Body, rejected, kind, p.Form!);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Prompts for the RL stages: titles of training poems (any poem with a short title, regular or not), each asking
+    /// for a form drawn uniformly, independent of the poem's own, in the held-out prompts' two titled templates. A
+    /// policy trained on preference prompts (training poems asking for their own form, 30 % continuations that show the
+    /// verse length) could lean on the poem it remembers or on the given first verse; here only the instruction tells
+    /// the form, and the four forms come equally often, as in the held-out prompts.
+    /// </summary>
+    private static List<PromptRow> RlPromptRows(IReadOnlyList<Poem> train, Random random)
+    {
+        var titled = train.Where(PromptTemplates.HasPromptTitle).ToArray();
+        random.Shuffle(titled);
+        return titled.Take(RlPrompts).Select(p =>
+        {
+            var form = PoetryForm.All[random.Next(PoetryForm.All.Count)];
+            return new PromptRow(PromptTemplates.Titled(p.Title, form, random), form, p.Title);
         }).ToList();
     }
 

@@ -23,6 +23,30 @@ public class ShippedDatasetsTests
         var prompts = ParquetDatasets.ReadPrompts(File(corpus, "prompts.parquet"), "form", "title");
         Assert.All(prompts, p => Assert.Equal(PoetryForm.Parse(p.Get("form")!), PoetryForm.FindIn(p.Prompt)));
         Assert.All(prompts, p => Assert.Contains($"《{p.Get("title")}》", p.Prompt));
+        var rlPrompts = ParquetDatasets.ReadPrompts(File(corpus, "rl_prompts.parquet"), "form", "title");
+        Assert.NotEmpty(rlPrompts);
+        Assert.All(rlPrompts, p => Assert.Equal(PoetryForm.Parse(p.Get("form")!), PoetryForm.FindIn(p.Prompt)));
+        Assert.All(rlPrompts, p => Assert.Contains($"《{p.Get("title")}》", p.Prompt));
+    }
+
+    [Fact]
+    public void RlPrompts_AskForEveryFormAboutEquallyOften_MostlyNotTheFormOfTheirTitlesPoem()
+    {
+        var prompts = ParquetDatasets.ReadPrompts(File("tang", "rl_prompts.parquet"), "form", "title");
+        Assert.Equal(12_000, prompts.Count);
+        Assert.All(PoetryForm.All, f => Assert.InRange(prompts.Count(p => p.Get("form") == f.ShortName), 2_700, 3_300));
+
+        // Titles come from training poems; the form asked for is drawn apart from the poem's own, so for a title with
+        // one regular-form poem it matches only about a quarter of the time.
+        var formOfTitle = ParquetDatasets.ReadText(File("tang", "pretrain.parquet"))
+            .Select(t => (Title: t.Split('\n')[0][1..^1], Form: PoetryForm.Classify(t[(t.IndexOf('\n') + 1)..])))
+            .GroupBy(x => x.Title).Where(g => g.Count() == 1 && g.Single().Form is not null)
+            .ToDictionary(g => g.Key, g => g.Single().Form!);
+        var known = prompts.Where(p => formOfTitle.ContainsKey(p.Get("title")!)).ToList();
+        Assert.True(known.Count > 1_000, $"{known.Count} prompts whose title names one regular poem");
+        var same = known.Count(p => formOfTitle[p.Get("title")!].ShortName == p.Get("form"));
+        Assert.InRange((double)same / known.Count, 0.2, 0.3);
+        Assert.DoesNotContain(prompts, p => p.Prompt.StartsWith("给出首句", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -99,6 +123,7 @@ public class ShippedDatasetsTests
         Assert.Equal(120, ParquetDatasets.ReadPreferences(File("tiny", "preferences.parquet")).Count);
         Assert.Equal(24, ParquetDatasets.ReadPreferences(File("tiny", "preferences_val.parquet")).Count);
         Assert.Equal(16, ParquetDatasets.ReadPrompts(File("tiny", "prompts.parquet")).Count);
+        Assert.Equal(120, ParquetDatasets.ReadPrompts(File("tiny", "rl_prompts.parquet")).Count);
     }
 
     private static string Body(string pretrainText) => pretrainText[(pretrainText.IndexOf('\n') + 1)..];
