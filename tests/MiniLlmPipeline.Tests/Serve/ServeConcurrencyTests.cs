@@ -75,7 +75,8 @@ public class ServeConcurrencyTests
             using (var cancel = new CancellationTokenSource())
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-                { Content = new StringContent(ServeHost.Chat("长", 110, stream: true, temperature: 1), Encoding.UTF8, "application/json") };
+                // ignore_eos: a stream that happened to sample an end token would finish by itself, and no client would leave.
+                { Content = new StringContent(ServeHost.Chat("长", 110, stream: true, temperature: 1, extra: ",\"ignore_eos\":true"), Encoding.UTF8, "application/json") };
                 var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
                 var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
                 for (var lines = 0; lines < 4; lines++) Assert.NotNull(await reader.ReadLineAsync(cancel.Token)); // role chunk + a content chunk
