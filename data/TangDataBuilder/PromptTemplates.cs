@@ -2,7 +2,7 @@ using MiniLlmPipeline.Evaluation;
 
 namespace MiniLlmPipeline.TangData;
 
-/// <summary>The instruction wording of every SFT, preference and held-out prompt (simplified characters).</summary>
+/// <summary>The instruction wording of every SFT, preference, held-out and RL prompt (simplified characters).</summary>
 internal static class PromptTemplates
 {
     /// <summary>Longer titles (e.g. 奉和圣制同二相已下群官乐游园宴) make awkward instructions; such poems get a continuation task.</summary>
