@@ -130,7 +130,7 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             var logProbs = TokenLogProbs.Of(logits, batch.ResponseIds);                                // (B, R)
             var entropy = Entropy.FromLogits(logits, mask).item<float>();
             Tensor refLogProbs;
-            using (LoraAdapters.Disable(_reference)) refLogProbs = ResponseLogProbs(_reference, batch.Ids, batch.AttentionMask, batch.ResponseIds, p);
+            using (LoraAdapters.Disable(_reference)) refLogProbs = RolloutLogProbs.Of(_reference, batch, _config.Temperature);
             var values = ResponseValues(batch.Ids, batch.AttentionMask, p, r);
             var scores = _reward.Score(batch);
             var score = tensor(scores.Total, device: device);                                          // (B)
@@ -171,9 +171,6 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
 
     private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength) =>
         RolloutLogProbs.Logits(model, ids, attention, promptLength, responseLength, _config.Temperature);
-
-    private Tensor ResponseLogProbs(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength) =>
-        RolloutLogProbs.Of(model, ids, attention, responseIds, promptLength, _config.Temperature);
 
     /// <summary>V at the state before each response token (B, R): the value head read one position earlier, as TRL does.</summary>
     private Tensor ResponseValues(Tensor ids, Tensor attention, int promptLength, int responseLength)
