@@ -46,7 +46,7 @@ public sealed class CausalSelfAttention : nn.Module
     internal MixedPrecisionLinear OutputProjection => o_proj;
 
     /// <param name="x">(B, T, C)</param>
-    /// <param name="cos">rotary cos for the T query positions, (T, D) or (B, 1, T, D)</param>
+    /// <param name="cos">rotary cos for the T query positions, (T, 1, D) or (B, T, 1, D)</param>
     /// <param name="sin">rotary sin, same shape as <paramref name="cos"/></param>
     /// <param name="mask">(B, 1, T, S) bool, true = may attend; null with <paramref name="isCausal"/> for plain causal</param>
     /// <param name="isCausal">use the kernel's built-in causal mask (only valid when T == S)</param>
@@ -56,11 +56,13 @@ public sealed class CausalSelfAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
-        var q = q_proj.forward(x).view(b, t, nHeads, headDim).transpose(1, 2);   // (B, H, T, D)
-        var k = k_proj.forward(x).view(b, t, nKvHeads, headDim).transpose(1, 2); // (B, Hkv, T, D)
-        var v = v_proj.forward(x).view(b, t, nKvHeads, headDim).transpose(1, 2); // (B, Hkv, T, D)
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        // One matmul for q, k and v; their heads lie side by side: H query, Hkv key, Hkv value heads.
+        var qkv = MixedPrecisionLinear.ForwardConcatenated(x, q_proj, k_proj, v_proj)
+            .view(b, t, nHeads + 2 * nKvHeads, headDim);                                     // (B, T, H + 2·Hkv, D)
+        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, nHeads + nKvHeads), cos, sin);      // q and k rotated at once
+        var q = qk.narrow(2, 0, nHeads).transpose(1, 2);                                      // (B, H, T, D)
+        var k = qk.narrow(2, nHeads, nKvHeads).transpose(1, 2);                               // (B, Hkv, T, D)
+        var v = qkv.narrow(2, nHeads + nKvHeads, nKvHeads).transpose(1, 2);                   // (B, Hkv, T, D)
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // (B, Hkv, S, D)
 
         // TorchSharp's SDPA has no enable_gqa: each kv head serves n_heads / n_kv_heads consecutive

@@ -40,6 +40,23 @@ public sealed class MixedPrecisionLinear : nn.Module<Tensor, Tensor>
         return Adapter is { Enabled: true } adapter ? adapter.AddTo(y, x) : y;
     }
 
+    /// <summary>
+    /// x · [W₁; W₂; …]ᵀ: several layers that read the same input (q/k/v, gate/up) as one matmul whose output holds theirs
+    /// side by side, (…, Σ out). One wider GEMM instead of several narrow ones packs x once (in the backward pass, x once
+    /// for the weight gradients and the output gradient once) and waits at one parallel barrier instead of two or three;
+    /// on the default model ~3 % more training tokens/s in fp32 and in bf16 (bench/README.md). The parameters stay
+    /// separate, so checkpoints keep the Hugging Face split tensors; autograd splits the weight gradient. A layer with an
+    /// active LoRA adapter adds its own low-rank term, so then each layer runs on its own and the outputs are concatenated.
+    /// </summary>
+    public static Tensor ForwardConcatenated(Tensor x, params MixedPrecisionLinear[] layers)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (layers.Any(layer => layer.Adapter is { Enabled: true }))
+            return torch.cat(layers.Select(layer => layer.forward(x)).ToList(), -1).MoveToOuterDisposeScope();
+        var weight = torch.cat(layers.Select(layer => (Tensor)layer.weight).ToList(), 0); // (Σ out, in)
+        return MixedPrecision.Linear(x, weight, layers[0].computeDtype).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Puts a fresh adapter on this layer (<see cref="LoraAdapters.Attach"/>); the base weight is frozen by the caller.</summary>
     internal LoraAdapter Attach(LoraConfig config, Generator generator)
     {

@@ -31,24 +31,24 @@ public sealed class RotaryEmbedding : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>cos and sin for positions start..start+T-1, broadcastable over (B, H, T, D).</summary>
+    /// <summary>cos and sin for positions start..start+T-1, (T, 1, D): broadcastable over (B, T, H, D).</summary>
     public (Tensor Cos, Tensor Sin) ForRange(long start, long length)
     {
         CheckLength(start + length);
-        return (cos.narrow(0, start, length), sin.narrow(0, start, length)); // (T, D)
+        return (cos.narrow(0, start, length).unsqueeze(1), sin.narrow(0, start, length).unsqueeze(1)); // (T, 1, D)
     }
 
-    /// <summary>cos and sin for explicit positions (B, T), shaped (B, 1, T, D) to broadcast over heads.</summary>
+    /// <summary>cos and sin for explicit positions (B, T), shaped (B, T, 1, D) to broadcast over heads.</summary>
     public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions)
     {
-        return (cos[positions].unsqueeze(1), sin[positions].unsqueeze(1));
+        return (cos[positions].unsqueeze(2), sin[positions].unsqueeze(2));
     }
 
     /// <summary>
     /// x·cos + rotate_half(x)·sin, where rotate_half(x₁, x₂) = (−x₂, x₁); computed against the fp32
     /// tables, returned in x's dtype (bf16 q/k under mixed precision).
     /// </summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) // x: (B, H, T, D)
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) // x: (B, T, H, D)
     {
         using var scope = torch.NewDisposeScope();
         var half = x.shape[^1] / 2;

@@ -38,7 +38,9 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     private Tensor Compute(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var hidden = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x); // (B, T, F)
+        var gateUp = MixedPrecisionLinear.ForwardConcatenated(x, gate_proj, up_proj); // (B, T, 2F)
+        var width = gateUp.shape[^1] / 2;
+        var hidden = nn.functional.silu(gateUp.narrow(-1, 0, width)) * gateUp.narrow(-1, width, width); // (B, T, F)
         return down_proj.forward(hidden).MoveToOuterDisposeScope();                  // (B, T, C)
     }
 }
