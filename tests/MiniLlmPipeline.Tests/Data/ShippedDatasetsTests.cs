@@ -39,7 +39,7 @@ public class ShippedDatasetsTests
         // Titles come from training poems; the form asked for is drawn apart from the poem's own, so for a title with
         // one regular-form poem it matches only about a quarter of the time.
         var formOfTitle = ParquetDatasets.ReadText(File("tang", "pretrain.parquet"))
-            .Select(t => (Title: t.Split('\n')[0][1..^1], Form: PoetryForm.Classify(t[(t.IndexOf('\n') + 1)..])))
+            .Select(t => (Title: t.Split('\n')[0][1..^1], Form: PoetryForm.Classify(Body(t))))
             .GroupBy(x => x.Title).Where(g => g.Count() == 1 && g.Single().Form is not null)
             .ToDictionary(g => g.Key, g => g.Single().Form!);
         var known = prompts.Where(p => formOfTitle.ContainsKey(p.Get("title")!)).ToList();
