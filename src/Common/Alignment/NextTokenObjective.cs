@@ -26,7 +26,8 @@ public sealed class NextTokenObjective(Gpt model, NextTokenBatches data) : ITrai
     /// never exist (<see cref="FusedLinearCrossEntropy"/>). Public so that <c>make bench</c> times this step and no other.
     /// </summary>
     public static Tensor CrossEntropy(Gpt model, Tensor inputs, Tensor targets, Tensor? lossMask = null) =>
-        FusedLinearCrossEntropy.Compute(model.HiddenStates(inputs), model.OutputWeight, targets, lossMask);
+        FusedLinearCrossEntropy.Compute(model.HiddenStates(inputs), model.OutputWeight, targets, lossMask,
+            gradientDtype: model.Config.MatmulDtype);
 
     /// <summary>The validation means plus <c>val_ppl</c> = exp(<c>val_loss</c>) when there is one.</summary>
     public static IReadOnlyDictionary<string, double> WithPerplexity(IReadOnlyDictionary<string, double> means)

@@ -49,6 +49,32 @@ public class FusedLinearCrossEntropyTests
     }
 
     [Fact]
+    public void Bf16GradientProducts_KeepTheFp32Loss_AndGradientsWithinBf16Rounding()
+    {
+        torch.manual_seed(9);
+        var (b, t, c, v) = (2, 16, 32, 64);
+        var hiddenValues = randn(b, t, c);
+        var weightValues = randn(v, c) * 0.2;
+        var targets = randint(v, [b, t]);
+        var (hidden, weight) = (hiddenValues.clone().requires_grad_(), weightValues.clone().requires_grad_());
+        var fp32 = FusedLinearCrossEntropy.Compute(hidden, weight, targets, logitsPerChunk: 8 * v);
+        fp32.backward();
+        var (lowHidden, lowWeight) = (hiddenValues.clone().requires_grad_(), weightValues.clone().requires_grad_());
+        var bf16 = FusedLinearCrossEntropy.Compute(lowHidden, lowWeight, targets, logitsPerChunk: 8 * v, gradientDtype: ScalarType.BFloat16);
+        bf16.backward();
+
+        Assert.Equal(fp32.item<float>(), bf16.item<float>()); // the logits, and so the loss, are fp32 either way
+        Assert.Equal(ScalarType.Float32, lowHidden.grad!.dtype);
+        Assert.Equal(ScalarType.Float32, lowWeight.grad!.dtype);
+        // bf16 keeps 8 significant bits: each product is within ~1 % of the gradient's scale, but not equal to it.
+        foreach (var (exact, rounded) in new[] { (hidden.grad!, lowHidden.grad!), (weight.grad!, lowWeight.grad!) })
+        {
+            var relative = (exact - rounded).norm().item<float>() / exact.norm().item<float>();
+            Assert.InRange(relative, 1e-5, 1e-2);
+        }
+    }
+
+    [Fact]
     public void AFrozenWeight_GetsNoGradient_AndTheHiddenStatesStillGetTheirs()
     {
         torch.manual_seed(8);
