@@ -14,6 +14,31 @@ internal static class NativeHeap
 {
     private static bool _unavailable = !OperatingSystem.IsLinux();
 
+    // mallopt parameters (malloc.h).
+    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;
+
+    /// <summary>
+    /// Serves blocks up to 256 MiB from the heap instead of a fresh <c>mmap</c> each, and keeps up to 1 GiB of freed
+    /// memory mapped (<c>mallopt</c>; glibc otherwise maps blocks over ≤ 32 MiB on their own and unmaps them on free, so
+    /// every allocation of them faults in and zeroes its pages again). The RL stages allocate logits and activations of
+    /// a new shape every batch. Measured on the default pipeline's checkpoints, alternating runs (load 1.1–2.1): 12 GRPO
+    /// iterations 8.6–9.8 s of system time → 2.0–2.5 s, 4.70 → 4.33 s an iteration over four pairs; 3 on-policy DPO
+    /// rounds 14.8 → 4.3 s of system time, 16.6 → 13.7 s a round, peak RSS 1.94 → 2.34 GB; the pretrain stage unchanged
+    /// in speed and peak RSS; the trained weights identical to the bit. <see cref="Trim"/> still returns the memory after
+    /// evaluations, whatever the threshold.
+    /// </summary>
+    public static void KeepLargeBlocks()
+    {
+        if (_unavailable) return;
+        try
+        {
+            Mallopt(MmapThreshold, 256 << 20);
+            Mallopt(TrimThreshold, 1 << 30);
+            Mallopt(TopPad, 128 << 20);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _unavailable = true; }
+    }
+
     public static void Trim()
     {
         if (_unavailable) return;
@@ -24,4 +49,7 @@ internal static class NativeHeap
     // libc.so.6, not "libc": on Debian libc.so is a linker script that dlopen cannot load.
     [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static extern int MallocTrim(nuint pad);
+
+    [DllImport("libc.so.6", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int parameter, int value);
 }

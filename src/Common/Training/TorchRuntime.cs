@@ -31,6 +31,7 @@ public static class TorchRuntime
     {
         if (configured) return;
         configured = true;
+        NativeHeap.KeepLargeBlocks();
         torch.set_num_threads(ChooseThreads());
         // libtorch allows setting the inter-op pool size only before its first parallel work.
         try { torch.set_num_interop_threads(1); }
