@@ -4,8 +4,8 @@ using TorchSharp;
 namespace MiniLlmPipeline.Training;
 
 /// <summary>
-/// Process-wide libtorch thread settings, chosen once (by <see cref="Pipeline.StageCli.LoadSpec"/>,
-/// before a stage or tool touches a tensor) from measurements with <c>make bench</c> (bench/README.md):
+/// Process-wide libtorch thread settings (and glibc's heap settings, <see cref="NativeHeap.KeepLargeBlocks"/>), chosen
+/// once (by <see cref="Pipeline.StageCli.LoadSpec"/>, before a stage or tool touches a tensor) from measurements with <c>make bench</c> (bench/README.md):
 /// <list type="bullet">
 /// <item>Intra-op threads = physical cores (a second hyper-thread on a core only contends for the same
 /// FPU): on the idle 2-core machine two threads trained the default model 1.8× faster than one.
