@@ -91,7 +91,7 @@ internal sealed class DpoObjective : ITrainingObjective
     private bool LengthNormalised => _config.LossType == DpoLoss.Ipo;
 
     /// <summary>(2B) response log-probs of a batch under the policy (summed, or averaged for IPO).</summary>
-    private Tensor LogProbs(PreferenceBatch batch) => batch.ResponseLogProbs(_policy.call(batch.InputIds), LengthNormalised);
+    private Tensor LogProbs(PreferenceBatch batch) => batch.ResponseLogProbs(_policy, LengthNormalised);
 
     private PairValues LogProbs(IReadOnlyList<PreferencePair> pairs, IReadOnlyList<int> indices) =>
         PreferenceCollator.Map(pairs, indices, _config.BatchSize, _padId, _device, LogProbs);

@@ -96,7 +96,7 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         // The round's reference: the policy that sampled it, before any update of this round.
         var reference = rendered.Pairs.Count == 0 ? new PairValues([], [])
             : PreferenceCollator.Map(rendered.Pairs, Enumerable.Range(0, rendered.Pairs.Count).ToList(), _config.BatchSize,
-                _tokenizer.PadId, device, batch => batch.ResponseLogProbs(_policy.call(batch.InputIds), LengthNormalised));
+                _tokenizer.PadId, device, batch => batch.ResponseLogProbs(_policy, LengthNormalised));
         var order = Enumerable.Range(0, rendered.Pairs.Count).ToArray();
         new Random(SeedMix.Of(_seed, -1 - round)).Shuffle(order);
         var metrics = new Dictionary<string, double>(scores.Parts)
@@ -126,8 +126,8 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         var picked = Enumerable.Range(step * _config.BatchSize, Math.Min(_config.BatchSize, r.Pairs.Count))
             .Select(i => r.Order[i % r.Pairs.Count]).ToList();
         var batch = PreferenceCollator.Collate(picked.Select(i => r.Pairs[i]).ToList(), _tokenizer.PadId, device);
-        var logits = _policy.call(batch.InputIds);
-        var (policyChosen, policyRejected) = batch.Split(batch.ResponseLogProbs(logits, LengthNormalised));
+        var tokenLogProbs = batch.TokenLogProbsUnder(_policy);
+        var (policyChosen, policyRejected) = batch.Split(batch.ResponseLogProbsOf(tokenLogProbs, LengthNormalised));
         var result = DpoLoss.Compute(policyChosen, policyRejected,
             tensor(picked.Select(i => r.Reference.Chosen[i]).ToArray(), device: device),
             tensor(picked.Select(i => r.Reference.Rejected[i]).ToArray(), device: device),
@@ -136,7 +136,7 @@ internal sealed class OnPolicyDpoObjective : IIterationObjective
         // near-identical answers plain DPO lowers the likelihood of both sides and the policy drifts to answers neither
         // side showed (measured here: compliance of the sampled answers 52 % → 16 % over four rounds); the NLL term keeps
         // the chosen answers likely. TRL's rpo_alpha.
-        var chosenNll = -batch.Split(batch.ResponseLogProbs(logits, lengthNormalised: true)).Chosen.mean();
+        var chosenNll = -batch.Split(batch.ResponseLogProbsOf(tokenLogProbs, lengthNormalised: true)).Chosen.mean();
         var loss = result.Loss + _config.RpoAlpha * chosenNll;
         var metrics = new Dictionary<string, Tensor>
         {

@@ -1,3 +1,4 @@
+using MiniLlmPipeline.Model;
 using static TorchSharp.torch;
 
 namespace MiniLlmPipeline.Alignment;
@@ -13,17 +14,43 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor ResponseMask, Tenso
 {
     /// <summary>
     /// (2B, T, V) logits of <see cref="InputIds"/> → (2B) log π(response | prompt): the sum over response tokens
-    /// (DPO eq. 7), or with <paramref name="lengthNormalised"/> their mean (IPO as TRL computes it).
+    /// (DPO eq. 7), or with <paramref name="lengthNormalised"/> their mean (IPO as TRL computes it). The unfused
+    /// definition; the stages use <see cref="ResponseLogProbs(Gpt, bool)"/>.
     /// </summary>
     public Tensor ResponseLogProbs(Tensor logits, bool lengthNormalised = false)
     {
         using var scope = NewDisposeScope();
         var t = InputIds.shape[1];
         // The token at position i is predicted by the logits at i − 1.
-        var tokenLogProbs = TokenLogProbs.Of(logits.narrow(1, 0, t - 1), InputIds.narrow(1, 1, t - 1)); // (2B, T − 1)
-        var mask = ResponseMask.narrow(1, 1, t - 1);
-        var sequence = lengthNormalised ? SequenceLogProbs.Mean(tokenLogProbs, mask) : SequenceLogProbs.Sum(tokenLogProbs, mask);
-        return sequence.MoveToOuterDisposeScope();
+        return ResponseLogProbsOf(TokenLogProbs.Of(logits.narrow(1, 0, t - 1), InputIds.narrow(1, 1, t - 1)), lengthNormalised)
+            .MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same under <paramref name="model"/>, its output layer fused with the log-softmax (<see cref="TokenLogProbsUnder"/>).</summary>
+    public Tensor ResponseLogProbs(Gpt model, bool lengthNormalised = false)
+    {
+        using var scope = NewDisposeScope();
+        return ResponseLogProbsOf(TokenLogProbsUnder(model), lengthNormalised).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// log π(token i | tokens &lt; i) of every row's tokens 1 … T − 1 under <paramref name="model"/> (2B, T − 1), through
+    /// <see cref="FusedLinearTokenLogProbs"/>: the batch's (2B, T, V) logits never exist whole.
+    /// </summary>
+    public Tensor TokenLogProbsUnder(Gpt model)
+    {
+        var t = InputIds.shape[1];
+        using var scope = NewDisposeScope();
+        var hidden = model.HiddenStates(InputIds).narrow(1, 0, t - 1);
+        return FusedLinearTokenLogProbs.Compute(hidden, model.OutputWeight, InputIds.narrow(1, 1, t - 1),
+            gradientDtype: model.Config.MatmulDtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(2B, T − 1) token log-probs of tokens 1 … T − 1 → (2B) their sum over response tokens, or mean.</summary>
+    public Tensor ResponseLogProbsOf(Tensor tokenLogProbs, bool lengthNormalised)
+    {
+        var mask = ResponseMask.narrow(1, 1, InputIds.shape[1] - 1);
+        return lengthNormalised ? SequenceLogProbs.Mean(tokenLogProbs, mask) : SequenceLogProbs.Sum(tokenLogProbs, mask);
     }
 
     /// <summary>(2B, T) per-position values (e.g. scalar-head scores) → (2B) the value at each row's last real token.</summary>

@@ -17,11 +17,15 @@ public static class RolloutLogProbs
         return model.Logits(hidden) / temperature;
     }
 
-    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under <paramref name="temperature"/>.</summary>
+    /// <summary>
+    /// log π(y_t | x, y_&lt;t) of each response token (B, R), under <paramref name="temperature"/>: the output layer fused
+    /// with the log-softmax (<see cref="FusedLinearTokenLogProbs"/>), so the (B, R, V) logits never exist whole.
+    /// </summary>
     public static Tensor Of(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength, double temperature)
     {
         using var scope = NewDisposeScope();
-        return TokenLogProbs.Of(Logits(model, ids, attention, promptLength, (int)responseIds.shape[1], temperature), responseIds)
+        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseIds.shape[1]); // (B, R, C)
+        return FusedLinearTokenLogProbs.Compute(hidden, model.OutputWeight, responseIds, temperature, model.Config.MatmulDtype)
             .MoveToOuterDisposeScope();
     }
 
