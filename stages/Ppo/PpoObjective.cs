@@ -126,9 +126,11 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
         {
             var mask = batch.ResponseMask;
             var (p, r) = (batch.PromptLength, batch.ResponseLength);
-            var logits = ResponseLogits(_model.Policy, batch.Ids, batch.AttentionMask, p, r);         // (B, R, V)
-            var logProbs = TokenLogProbs.Of(logits, batch.ResponseIds);                                // (B, R)
-            var entropy = Entropy.FromLogits(logits, mask).item<float>();
+            // One forward pass for both: the log-probs through the same fused head as the update steps' (a ratio of exactly 1
+            // at the first step), the entropy from the full logits, which only it needs.
+            var hidden = RolloutLogProbs.ResponseHidden(_model.Policy, batch.Ids, batch.AttentionMask, p, r);  // (B, R, C)
+            var logProbs = RolloutLogProbs.FromHidden(_model.Policy, hidden, batch.ResponseIds, _config.Temperature); // (B, R)
+            var entropy = Entropy.FromLogits(_model.Policy.Logits(hidden) / _config.Temperature, mask).item<float>();
             Tensor refLogProbs;
             using (LoraAdapters.Disable(_reference)) refLogProbs = RolloutLogProbs.Of(_reference, batch, _config.Temperature);
             var values = ResponseValues(batch.Ids, batch.AttentionMask, p, r);
@@ -168,9 +170,6 @@ public sealed class PpoObjective : IIterationObjective, IDisposable
             throw;
         }
     }
-
-    private Tensor ResponseLogits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength) =>
-        RolloutLogProbs.Logits(model, ids, attention, promptLength, responseLength, _config.Temperature);
 
     /// <summary>V at the state before each response token (B, R): the value head read one position earlier, as TRL does.</summary>
     private Tensor ResponseValues(Tensor ids, Tensor attention, int promptLength, int responseLength)

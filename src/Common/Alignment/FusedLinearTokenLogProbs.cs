@@ -6,7 +6,7 @@ namespace MiniLlmPipeline.Alignment;
 /// <summary>
 /// The output layer and <see cref="TokenLogProbs"/> in one, a few hundred rows at a time: log π(y_t) = z_t[y_t]/τ −
 /// logsumexp(z_t/τ) with z_t = h_t·Wᵀ, without the (B, T, V) logits, their log-softmax and their gradient existing as
-/// separate whole tensors — what the RL stages (GRPO, PPO, on-policy DPO) differentiate, the per-token sibling of
+/// separate whole tensors — what the RL stages (GRPO, PPO, DPO) differentiate, the per-token sibling of
 /// <see cref="FusedLinearCrossEntropy"/> (TRL computes the same values with <c>selective_log_softmax</c> on full logits).
 /// <para>Unlike a mean cross-entropy, the gradient flowing into each token's log-prob (g_t: advantages, ratios, masks) is
 /// only known in the backward pass. It enters as a per-row scale: ∂log π(y_t)/∂z_t = (onehot(y_t) − softmax(z_t/τ))/τ,
@@ -50,10 +50,10 @@ public static class FusedLinearTokenLogProbs
             var (logProbs, softmaxGap) = Chunked(hidden, weight, targets, temperature, (long)vars[4], gradientDtype);
             using (var scope = torch.NewDisposeScope())
             {
-                // Saved in the gradient dtype: the backward pass multiplies them by D and nothing else.
-                var h = hidden.detach().reshape(-1, hidden.shape[2]).to(gradientDtype).MoveToOuterDisposeScope();
-                var w = weight.detach().to(gradientDtype).MoveToOuterDisposeScope();
-                ctx.save_for_backward([softmaxGap!, h, w]);
+                // In the gradient dtype, and each only where its product is needed: ∂L/∂W needs h, ∂L/∂h needs W.
+                var h = weight.requires_grad ? hidden.detach().reshape(-1, hidden.shape[2]).to(gradientDtype) : torch.empty(0);
+                var w = hidden.requires_grad ? weight.detach().to(gradientDtype) : torch.empty(0);
+                ctx.save_for_backward([softmaxGap!, h.MoveToOuterDisposeScope(), w.MoveToOuterDisposeScope()]);
             }
             ctx.save_data("shape", (hidden.shape, hidden.dtype, weight.dtype, hidden.requires_grad, weight.requires_grad, temperature));
             return logProbs;

@@ -35,7 +35,8 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor ResponseMask, Tenso
 
     /// <summary>
     /// log π(token i | tokens &lt; i) of every row's tokens 1 … T − 1 under <paramref name="model"/> (2B, T − 1), through
-    /// <see cref="FusedLinearTokenLogProbs"/>: the batch's (2B, T, V) logits never exist whole.
+    /// <see cref="FusedLinearTokenLogProbs"/>: no (2B, T, V) logits tensor is kept for the backward pass, only
+    /// onehot − softmax in the model's matmul dtype.
     /// </summary>
     public Tensor TokenLogProbsUnder(Gpt model)
     {

@@ -10,23 +10,24 @@ namespace MiniLlmPipeline.Rlhf;
 /// </summary>
 public static class RolloutLogProbs
 {
-    /// <summary>The logits that predict each response token (B, R, V), divided by <paramref name="temperature"/>.</summary>
-    public static Tensor Logits(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength, double temperature)
-    {
-        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseLength); // (B, R, C)
-        return model.Logits(hidden) / temperature;
-    }
+    /// <summary>The final hidden states that predict each response token (B, R, C): position P − 1 predicts the first.</summary>
+    public static Tensor ResponseHidden(Gpt model, Tensor ids, Tensor attention, int promptLength, int responseLength) =>
+        model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseLength);
 
     /// <summary>
-    /// log π(y_t | x, y_&lt;t) of each response token (B, R), under <paramref name="temperature"/>: the output layer fused
-    /// with the log-softmax (<see cref="FusedLinearTokenLogProbs"/>), so the (B, R, V) logits never exist whole.
+    /// log π(y_t | …) (B, R) of <paramref name="responseIds"/> from their <see cref="ResponseHidden"/>, under
+    /// <paramref name="temperature"/>: the output layer fused with the log-softmax (<see cref="FusedLinearTokenLogProbs"/>),
+    /// so no (B, R, V) logits tensor is kept for the backward pass, only onehot − softmax in the model's matmul dtype.
     /// </summary>
+    public static Tensor FromHidden(Gpt model, Tensor hidden, Tensor responseIds, double temperature) =>
+        FusedLinearTokenLogProbs.Compute(hidden, model.OutputWeight, responseIds, temperature, model.Config.MatmulDtype);
+
+    /// <summary>log π(y_t | x, y_&lt;t) of each response token (B, R), under <paramref name="temperature"/>.</summary>
     public static Tensor Of(Gpt model, Tensor ids, Tensor attention, Tensor responseIds, int promptLength, double temperature)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.HiddenStates(ids, attentionMask: attention).narrow(1, promptLength - 1, responseIds.shape[1]); // (B, R, C)
-        return FusedLinearTokenLogProbs.Compute(hidden, model.OutputWeight, responseIds, temperature, model.Config.MatmulDtype)
-            .MoveToOuterDisposeScope();
+        var hidden = ResponseHidden(model, ids, attention, promptLength, (int)responseIds.shape[1]);
+        return FromHidden(model, hidden, responseIds, temperature).MoveToOuterDisposeScope();
     }
 
     /// <summary>Of some rows of a rollout batch, as narrow as they allow (B', R').</summary>

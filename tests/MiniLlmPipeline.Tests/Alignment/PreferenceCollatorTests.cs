@@ -94,7 +94,7 @@ public sealed class PreferenceCollatorTests
         using var model = Model();
         using var batch = PreferenceCollator.Collate(pairs, Tokenizer.PadId);
         using var noGrad = no_grad();
-        var batched = batch.ResponseLogProbs(model.call(batch.InputIds)).data<float>().ToArray();
+        var batched = batch.ResponseLogProbs(model).data<float>().ToArray();   // the fused head the stages use
 
         var rows = pairs.Select(p => p.Chosen).Concat(pairs.Select(p => p.Rejected)).ToList();
         for (var i = 0; i < rows.Count; i++)
@@ -107,9 +107,26 @@ public sealed class PreferenceCollatorTests
                 if (rows[i].LossMask[t]) expected += logProbs[0, t - 1, rows[i].Ids[t]].item<float>();
             Assert.Equal(expected, batched[i], 3);
         }
-        var averaged = batch.ResponseLogProbs(model.call(batch.InputIds), lengthNormalised: true).data<float>().ToArray();
+        var averaged = batch.ResponseLogProbs(model, lengthNormalised: true).data<float>().ToArray();
         var responseTokens = rows.Select(r => r.LossMask.Count(m => m)).ToArray();
         for (var i = 0; i < rows.Count; i++) Assert.Equal(batched[i] / responseTokens[i], averaged[i], 4);
+        var unfused = batch.ResponseLogProbs(model.call(batch.InputIds)).data<float>().ToArray();
+        for (var i = 0; i < rows.Count; i++) Assert.Equal(unfused[i], batched[i], 3);
+    }
+
+    [Fact]
+    public void ResponseLogProbs_ThroughTheFusedHead_HaveTheUnfusedGradients()
+    {
+        var pairs = PreferenceCollator.Render(Tokenizer, Examples, 512).Pairs;
+        using var model = Model();
+        using var batch = PreferenceCollator.Collate(pairs, Tokenizer.PadId);
+        var weights = tensor(Enumerable.Range(0, 2 * pairs.Count).Select(i => i % 2 == 0 ? 1.0f : -0.5f).ToArray());
+        (batch.ResponseLogProbs(model) * weights).sum().backward();
+        var fused = model.parameters().Select(p => p.grad!.clone()).ToList();
+        model.zero_grad();
+        (batch.ResponseLogProbs(model.call(batch.InputIds)) * weights).sum().backward();
+        foreach (var (a, b) in fused.Zip(model.parameters().Select(p => p.grad!)))
+            Assert.True(a.allclose(b, rtol: 1e-4, atol: 1e-6), "a weight's gradient differs from the unfused head's");
     }
 
     [Fact]

@@ -61,4 +61,38 @@ public sealed class RolloutBatchTests
         var mask = batch.ResponseMask;
         TensorAssert.Close(whole.masked_select(mask).to_type(torch.ScalarType.Float64).data<double>().ToArray(), grouped.masked_select(mask));
     }
+
+    [Fact]
+    public void LogProbs_AreEachUnpaddedRowsLogSoftmax_AndTheirGradientsThoseOfTheUnfusedHead()
+    {
+        using var model = TinyModels.Create();
+        int[][] prompts = [[5, 6, 7], [8], [3, 4]];
+        int[][] responses = [[10], [11, 12, 13, 14, 15], [14, 15]];
+        using var batch = RolloutBatch.Build([0, 1, 2], prompts, responses, padId: 0, torch.CPU);
+        const double temperature = 0.7;
+
+        // Values: each row alone, unpadded, through the model's own forward: log softmax(logits[|prompt| − 1 + t] / τ)[y_t].
+        using (torch.no_grad())
+        {
+            var fused = RolloutLogProbs.Of(model, batch, temperature);
+            for (var r = 0; r < prompts.Length; r++)
+            {
+                var ids = torch.tensor(prompts[r].Concat(responses[r]).Select(x => (long)x).ToArray()).unsqueeze(0);
+                var expected = (model.call(ids) / temperature).log_softmax(-1);
+                for (var t = 0; t < responses[r].Length; t++)
+                    Assert.Equal(expected[0, prompts[r].Length - 1 + t, responses[r][t]].item<float>(), fused[r, t].item<float>(), 5);
+            }
+        }
+
+        // Gradients in every weight, under a signed per-token upstream gradient zero on padding, against the unfused head.
+        torch.manual_seed(5);
+        var upstream = torch.randn(batch.Rows, batch.ResponseLength) * batch.ResponseMask.to_type(torch.ScalarType.Float32);
+        (RolloutLogProbs.Of(model, batch, temperature) * upstream).sum().backward();
+        var fusedGradients = model.parameters().Select(p => p.grad!.clone()).ToList();
+        model.zero_grad();
+        var hidden = RolloutLogProbs.ResponseHidden(model, batch.Ids, batch.AttentionMask, batch.PromptLength, batch.ResponseLength);
+        (MiniLlmPipeline.Alignment.TokenLogProbs.Of(model.Logits(hidden) / temperature, batch.ResponseIds) * upstream).sum().backward();
+        foreach (var (fused, unfused) in fusedGradients.Zip(model.parameters().Select(p => p.grad!)))
+            Assert.True(fused.allclose(unfused, rtol: 1e-4, atol: 1e-6), "a weight's gradient differs from the unfused head's");
+    }
 }
