@@ -5,8 +5,9 @@ namespace MiniLlmPipeline.Alignment;
 
 /// <summary>
 /// The output layer and <see cref="TokenLogProbs"/> in one, a few hundred rows at a time: log π(y_t) = z_t[y_t]/τ −
-/// logsumexp(z_t/τ) with z_t = h_t·Wᵀ, without the (B, T, V) logits, their log-softmax and their gradient existing as
-/// separate whole tensors — what the RL stages (GRPO, PPO, DPO) differentiate, the per-token sibling of
+/// logsumexp(z_t/τ) with z_t = h_t·Wᵀ, keeping one (B·T, V) tensor for the backward pass (D below, in the matmul dtype)
+/// where autograd would keep the logits and build their softmax and the gather's scattered gradient as further ones —
+/// what the RL stages (GRPO, PPO, DPO) differentiate, the per-token sibling of
 /// <see cref="FusedLinearCrossEntropy"/> (TRL computes the same values with <c>selective_log_softmax</c> on full logits).
 /// <para>Unlike a mean cross-entropy, the gradient flowing into each token's log-prob (g_t: advantages, ratios, masks) is
 /// only known in the backward pass. It enters as a per-row scale: ∂log π(y_t)/∂z_t = (onehot(y_t) − softmax(z_t/τ))/τ,
