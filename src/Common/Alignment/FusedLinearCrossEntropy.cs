@@ -34,9 +34,7 @@ public static class FusedLinearCrossEntropy
     public static Tensor Compute(Tensor hidden, Tensor weight, Tensor targets, Tensor? mask = null, long logitsPerChunk = DefaultLogitsPerChunk,
         ScalarType gradientDtype = ScalarType.Float32)
     {
-        if (hidden.dim() != 3 || targets.dim() != 2 || hidden.shape[0] != targets.shape[0] || hidden.shape[1] != targets.shape[1]
-            || weight.dim() != 2 || weight.shape[1] != hidden.shape[2])
-            throw new ArgumentException($"Expected hidden (B,T,C), weight (V,C) and targets (B,T), got [{string.Join(",", hidden.shape)}], [{string.Join(",", weight.shape)}] and [{string.Join(",", targets.shape)}].");
+        RequireShapes(hidden, weight, targets);
         if (mask is not null && (mask.shape[0] != targets.shape[0] || mask.shape[1] != targets.shape[1]))
             throw new ArgumentException($"Expected a mask shaped like the targets [{string.Join(",", targets.shape)}], got [{string.Join(",", mask.shape)}].", nameof(mask));
         var recordsGradient = torch.is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
@@ -46,6 +44,14 @@ public static class FusedLinearCrossEntropy
             return Chunked(hidden, weight, targets, mask, logitsPerChunk, ScalarType.Float32, hiddenGradient: false, weightGradient: false).Loss;
         }
         return WithGradient.apply(hidden, weight, targets, mask, logitsPerChunk, gradientDtype);
+    }
+
+    /// <summary>hidden (B, T, C), weight (V, C) and targets (B, T), or an exception naming all three shapes.</summary>
+    internal static void RequireShapes(Tensor hidden, Tensor weight, Tensor targets)
+    {
+        if (hidden.dim() != 3 || targets.dim() != 2 || hidden.shape[0] != targets.shape[0] || hidden.shape[1] != targets.shape[1]
+            || weight.dim() != 2 || weight.shape[1] != hidden.shape[2])
+            throw new ArgumentException($"Expected hidden (B,T,C), weight (V,C) and targets (B,T), got [{string.Join(",", hidden.shape)}], [{string.Join(",", weight.shape)}] and [{string.Join(",", targets.shape)}].");
     }
 
     private sealed class WithGradient : autograd.SingleTensorFunction<WithGradient>

@@ -27,9 +27,7 @@ public static class FusedLinearTokenLogProbs
     public static Tensor Compute(Tensor hidden, Tensor weight, Tensor targets, double temperature = 1.0,
         ScalarType gradientDtype = ScalarType.Float32, long logitsPerChunk = FusedLinearCrossEntropy.DefaultLogitsPerChunk)
     {
-        if (hidden.dim() != 3 || targets.dim() != 2 || hidden.shape[0] != targets.shape[0] || hidden.shape[1] != targets.shape[1]
-            || weight.dim() != 2 || weight.shape[1] != hidden.shape[2])
-            throw new ArgumentException($"Expected hidden (B,T,C), weight (V,C) and targets (B,T), got [{string.Join(",", hidden.shape)}], [{string.Join(",", weight.shape)}] and [{string.Join(",", targets.shape)}].");
+        FusedLinearCrossEntropy.RequireShapes(hidden, weight, targets);
         if (!(temperature > 0) || double.IsInfinity(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a positive finite number.");
         if (!torch.is_grad_enabled() || !(hidden.requires_grad || weight.requires_grad))

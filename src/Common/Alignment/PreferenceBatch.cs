@@ -13,20 +13,9 @@ namespace MiniLlmPipeline.Alignment;
 public sealed record PreferenceBatch(Tensor InputIds, Tensor ResponseMask, Tensor LastTokenIndex, int Pairs, long Tokens) : IDisposable
 {
     /// <summary>
-    /// (2B, T, V) logits of <see cref="InputIds"/> → (2B) log π(response | prompt): the sum over response tokens
-    /// (DPO eq. 7), or with <paramref name="lengthNormalised"/> their mean (IPO as TRL computes it). The unfused
-    /// definition; the stages use <see cref="ResponseLogProbs(Gpt, bool)"/>.
+    /// (2B) log π(response | prompt) under <paramref name="model"/>: the sum over response tokens (DPO eq. 7), or with
+    /// <paramref name="lengthNormalised"/> their mean (IPO as TRL computes it), through <see cref="TokenLogProbsUnder"/>.
     /// </summary>
-    public Tensor ResponseLogProbs(Tensor logits, bool lengthNormalised = false)
-    {
-        using var scope = NewDisposeScope();
-        var t = InputIds.shape[1];
-        // The token at position i is predicted by the logits at i − 1.
-        return ResponseLogProbsOf(TokenLogProbs.Of(logits.narrow(1, 0, t - 1), InputIds.narrow(1, 1, t - 1)), lengthNormalised)
-            .MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The same under <paramref name="model"/>, its output layer fused with the log-softmax (<see cref="TokenLogProbsUnder"/>).</summary>
     public Tensor ResponseLogProbs(Gpt model, bool lengthNormalised = false)
     {
         using var scope = NewDisposeScope();
@@ -42,6 +31,7 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor ResponseMask, Tenso
     {
         var t = InputIds.shape[1];
         using var scope = NewDisposeScope();
+        // The token at position i is predicted by the hidden state at i − 1.
         var hidden = model.HiddenStates(InputIds).narrow(1, 0, t - 1);
         return FusedLinearTokenLogProbs.Compute(hidden, model.OutputWeight, InputIds.narrow(1, 1, t - 1),
             gradientDtype: model.Config.MatmulDtype).MoveToOuterDisposeScope();

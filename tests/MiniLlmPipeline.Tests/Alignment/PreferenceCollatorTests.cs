@@ -110,7 +110,7 @@ public sealed class PreferenceCollatorTests
         var averaged = batch.ResponseLogProbs(model, lengthNormalised: true).data<float>().ToArray();
         var responseTokens = rows.Select(r => r.LossMask.Count(m => m)).ToArray();
         for (var i = 0; i < rows.Count; i++) Assert.Equal(batched[i] / responseTokens[i], averaged[i], 4);
-        var unfused = batch.ResponseLogProbs(model.call(batch.InputIds)).data<float>().ToArray();
+        var unfused = UnfusedResponseLogProbs(batch, model).data<float>().ToArray();
         for (var i = 0; i < rows.Count; i++) Assert.Equal(unfused[i], batched[i], 3);
     }
 
@@ -124,7 +124,7 @@ public sealed class PreferenceCollatorTests
         (batch.ResponseLogProbs(model) * weights).sum().backward();
         var fused = model.parameters().Select(p => p.grad!.clone()).ToList();
         model.zero_grad();
-        (batch.ResponseLogProbs(model.call(batch.InputIds)) * weights).sum().backward();
+        (UnfusedResponseLogProbs(batch, model) * weights).sum().backward();
         foreach (var (a, b) in fused.Zip(model.parameters().Select(p => p.grad!)))
             Assert.True(a.allclose(b, rtol: 1e-4, atol: 1e-6), "a weight's gradient differs from the unfused head's");
     }
@@ -139,17 +139,25 @@ public sealed class PreferenceCollatorTests
         var values = PreferenceCollator.Map(pairs, indices, 3, Tokenizer.PadId, CPU, b =>
         {
             Assert.False(is_grad_enabled());
-            return b.ResponseLogProbs(model.call(b.InputIds));
+            return b.ResponseLogProbs(model);
         });
 
         for (var j = 0; j < indices.Length; j++)
         {
             using var single = PreferenceCollator.Collate([pairs[indices[j]]], Tokenizer.PadId);
-            using var logProbs = single.ResponseLogProbs(model.call(single.InputIds)).detach();
+            using var logProbs = single.ResponseLogProbs(model).detach();
             Assert.Equal(logProbs[0].item<float>(), values.Chosen[j], 3);
             Assert.Equal(logProbs[1].item<float>(), values.Rejected[j], 3);
         }
         Assert.NotEqual(values.Chosen[1], values.Rejected[1]);
+    }
+
+    /// <summary>The unfused definition the stages' fused head must equal: full logits, the token at i predicted at i − 1.</summary>
+    private static Tensor UnfusedResponseLogProbs(PreferenceBatch batch, Gpt model)
+    {
+        var t = batch.InputIds.shape[1];
+        var tokenLogProbs = TokenLogProbs.Of(model.call(batch.InputIds).narrow(1, 0, t - 1), batch.InputIds.narrow(1, 1, t - 1));
+        return batch.ResponseLogProbsOf(tokenLogProbs, lengthNormalised: false);
     }
 
     private static Gpt Model() => TinyModels.Create(seed: 3, TinyModels.Config with { VocabSize = Tokenizer.VocabSize, MaxSeqLen = 128 });

@@ -63,10 +63,10 @@ public sealed class DpoStageTests
             [new("写一首诗", "床前明月光", "疑是地上霜"), new("续写", "白日依山尽，黄河入海流。", "黄河入海流")], 128).Pairs;
         torch.manual_seed(11);
         using var policy = new Gpt(TinyModels.Config with { VocabSize = tokenizer.VocabSize, MaxSeqLen = 128 });
-        var reference = PreferenceCollator.Map(pairs, [0, 1], 2, tokenizer.PadId, CPU, b => b.ResponseLogProbs(policy.call(b.InputIds)));
+        var reference = PreferenceCollator.Map(pairs, [0, 1], 2, tokenizer.PadId, CPU, b => b.ResponseLogProbs(policy));
 
         using var batch = PreferenceCollator.Collate(pairs, tokenizer.PadId);
-        var (chosen, rejected) = batch.Split(batch.ResponseLogProbs(policy.call(batch.InputIds)));
+        var (chosen, rejected) = batch.Split(batch.ResponseLogProbs(policy));
         using var referenceChosen = tensor(reference.Chosen);
         using var referenceRejected = tensor(reference.Rejected);
         var result = DpoLoss.Compute(chosen, rejected, referenceChosen, referenceRejected, beta: 0.1);
@@ -108,7 +108,7 @@ public sealed class DpoStageTests
     {
         using var model = ModelCheckpoint.LoadGpt(checkpointDir, CPU);
         var logProbs = PreferenceCollator.Map(pairs, Enumerable.Range(0, pairs.Count).ToList(), 16, padId, CPU,
-            b => b.ResponseLogProbs(model.call(b.InputIds)));
+            b => b.ResponseLogProbs(model));
         return logProbs.Chosen.Zip(logProbs.Rejected, (c, r) => (double)c - r).Average();
     }
 }
