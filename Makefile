@@ -26,6 +26,9 @@ CONFIG := Release
 CONFIG_DIR := $(shell echo '$(CONFIG)' | tr '[:upper:]' '[:lower:]')
 BIN := artifacts/bin
 DOTNET ?= dotnet
+# Stages, tools and the bench run with tcmalloc as their malloc (installed on first use; MINILLM_ALLOCATOR=glibc to
+# compare): build/tcmalloc/with-tcmalloc.sh says why.
+RUN := build/tcmalloc/with-tcmalloc.sh $(DOTNET)
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
@@ -48,7 +51,7 @@ clean:
 
 # $(call run_stage,Project,name): a stage program; --force only for stages named on the command line, and the others
 # (upstream stages) skipped when the spec leaves them out (pipelines/tang-poetry-distill.yaml has no reward model).
-run_stage = $(DOTNET) $(BIN)/$(1)/$(CONFIG_DIR)/$(2).dll --pipeline $(PIPELINE) \
+run_stage = $(RUN) $(BIN)/$(1)/$(CONFIG_DIR)/$(2).dll --pipeline $(PIPELINE) \
 	$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) \
 	$(if $(and $(FORCE),$(filter $(2),$(MAKECMDGOALS))),--force) \
 	$(if $(filter $(2),$(MAKECMDGOALS)),,--skip-undefined)
@@ -79,16 +82,16 @@ report: build
 	$(call run_stage,Eval,eval) --force --set eval.publish_dir=pipelines/reports/$(basename $(notdir $(PIPELINE)))
 
 generate: build
-	$(DOTNET) $(BIN)/Generate/$(CONFIG_DIR)/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
+	$(RUN) $(BIN)/Generate/$(CONFIG_DIR)/generate.dll --pipeline $(PIPELINE) --from $(FROM) \
 		$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(DEVICE),--device $(DEVICE))
 
 export: build
-	$(DOTNET) $(BIN)/Export/$(CONFIG_DIR)/export.dll --pipeline $(PIPELINE) --from $(FROM) --format $(FORMAT) $(if $(QUANT),--quant $(QUANT)) \
+	$(RUN) $(BIN)/Export/$(CONFIG_DIR)/export.dll --pipeline $(PIPELINE) --from $(FROM) --format $(FORMAT) $(if $(QUANT),--quant $(QUANT)) \
 		$(foreach s,$(SET),--set $(s))
 
 # One page per run of it: attention heat-maps, next-token distributions, sampling strategies measured, anatomy, training curves.
 explain: build
-	$(DOTNET) $(BIN)/Explain/$(CONFIG_DIR)/explain.dll --pipeline $(PIPELINE) --from "$(FROM)" $(if $(PROMPT),--prompt "$(PROMPT)") \
+	$(RUN) $(BIN)/Explain/$(CONFIG_DIR)/explain.dll --pipeline $(PIPELINE) --from "$(FROM)" $(if $(PROMPT),--prompt "$(PROMPT)") \
 		$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE))
 
 # make serve FROM=sft [PORT=8080] [SERVE="--api-key KEY --host 0.0.0.0"]: an OpenAI-compatible server and a chat page
@@ -96,7 +99,7 @@ explain: build
 PORT ?= 8080
 SERVE ?=
 serve: build
-	$(DOTNET) $(BIN)/Serve/$(CONFIG_DIR)/serve.dll --pipeline $(PIPELINE) --from $(FROM) --port $(PORT) \
+	$(RUN) $(BIN)/Serve/$(CONFIG_DIR)/serve.dll --pipeline $(PIPELINE) --from $(FROM) --port $(PORT) \
 		$(foreach s,$(SET),--set $(s)) $(if $(DEVICE),--device $(DEVICE)) $(SERVE)
 
 chromium:
@@ -104,7 +107,7 @@ chromium:
 
 # make bench [BENCH="--quick" | BENCH="--only pretrain"]: see bench/README.md.
 bench: build
-	$(DOTNET) run --project bench/Bench -c $(CONFIG) --no-build -- --out bench/results.json $(BENCH)
+	$(RUN) run --project bench/Bench -c $(CONFIG) --no-build -- --out bench/results.json $(BENCH)
 
 data:
 	$(DOTNET) run --project data/TangDataBuilder -c $(CONFIG) -- --out data

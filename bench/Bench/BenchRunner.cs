@@ -40,6 +40,7 @@ internal static class BenchRunner
             {
                 Environment.ProcessorCount, TorchThreads = torch.get_num_threads(), TorchInteropThreads = torch.get_num_interop_threads(),
                 LoadAverageBefore = loadBefore, LoadAverageAfter = LoadAverage(), GitRev = GitRevision.Current(),
+                NativeAllocator = NativeHeap.Allocator,
             },
             FinishedAt = DateTimeOffset.UtcNow,
             options.Quick,

@@ -19,6 +19,8 @@ public sealed record Manifest
     /// <summary>Input name (data file path or <c>stage:&lt;name&gt;</c>) → content hash.</summary>
     public required IReadOnlyDictionary<string, string> Inputs { get; init; }
     public string? GitRev { get; init; }
+    /// <summary>The native malloc the run used (<c>tcmalloc</c> or <c>glibc</c>): it moves wall times by ~15 %.</summary>
+    public string? NativeAllocator { get; init; }
     public DateTimeOffset StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public double? DurationSeconds { get; init; }

@@ -154,7 +154,7 @@ public static class StageCli
         var running = new Manifest
         {
             Stage = stage.Name, Pipeline = spec.Name, Status = StageStatus.Running, SpecHash = specHash,
-            Inputs = inputs, GitRev = GitRevision.Current(), StartedAt = resume ? previous!.StartedAt : started,
+            Inputs = inputs, GitRev = GitRevision.Current(), NativeAllocator = NativeHeap.Allocator, StartedAt = resume ? previous!.StartedAt : started,
         };
         running.Write(stageDir);
         var clock = Stopwatch.StartNew();

@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace MiniLlmPipeline.Training;
 
 /// <summary>
-/// How glibc's heap, where libtorch's CPU tensors live, is kept: large blocks kept mapped between batches
-/// (<see cref="KeepLargeBlocks"/>, at start-up) and returned after evaluations (<see cref="Trim"/>).
+/// How the native heap, where libtorch's CPU tensors live, is kept: large blocks kept mapped between batches
+/// (<see cref="KeepLargeBlocks"/>, at start-up) and returned after evaluations (<see cref="Trim"/>). The Makefile runs
+/// every program with tcmalloc as malloc (build/tcmalloc/with-tcmalloc.sh, ~15 % more training tokens/s than glibc's
+/// allocator); <see cref="Allocator"/> says which one serves this process, and both methods act on that one.
 /// <para><c>malloc_trim(0)</c> hands the free pages of every malloc arena back to the kernel. libtorch's CPU tensors
 /// live in glibc's heap; what an evaluation frees stays mapped, and the next training step's differently sized buffers
 /// do not fit in it, so without a trim the first step after each evaluation added ~400 MB to the pretrain's RSS for a
@@ -12,9 +14,14 @@ namespace MiniLlmPipeline.Training;
 /// without, 1,445 MB with a trim after each evaluation, 1,293 MB with one after every step too, which cost 8 % of the
 /// tokens/s (2,166 → 1,990), so the trainer trims after evaluations only. Both are no-ops off glibc.</para>
 /// </summary>
-internal static class NativeHeap
+public static class NativeHeap
 {
     private static bool _unavailable = !OperatingSystem.IsLinux();
+
+    /// <summary><c>tcmalloc</c> when gperftools' tcmalloc is loaded (preloaded: it then serves every malloc), else <c>glibc</c>.</summary>
+    public static string Allocator { get; } = DetectAllocator();
+
+    private static bool IsTcmalloc => Allocator == "tcmalloc";
 
     // mallopt parameters (malloc.h).
     private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;
@@ -31,7 +38,8 @@ internal static class NativeHeap
     /// </summary>
     public static void KeepLargeBlocks()
     {
-        if (_unavailable) return;
+        // tcmalloc keeps freed spans itself and releases them gradually; glibc's mallopt would only tune an unused heap.
+        if (_unavailable || IsTcmalloc) return;
         try
         {
             Mallopt(MmapThreshold, 256 << 20);
@@ -44,9 +52,27 @@ internal static class NativeHeap
     public static void Trim()
     {
         if (_unavailable) return;
-        try { MallocTrim(0); }
+        try
+        {
+            if (IsTcmalloc) TcmallocReleaseFreeMemory();
+            else MallocTrim(0);
+        }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _unavailable = true; }
     }
+
+    private static string DetectAllocator()
+    {
+        const string maps = "/proc/self/maps";
+        try
+        {
+            return File.Exists(maps) && File.ReadLines(maps).Any(line => line.Contains("libtcmalloc", StringComparison.Ordinal)) ? "tcmalloc" : "glibc";
+        }
+        catch (IOException) { return "glibc"; }
+    }
+
+    // gperftools' C entry point (malloc_extension_c.h): hands every free page tcmalloc holds back to the kernel.
+    [DllImport("libtcmalloc_minimal.so.4", EntryPoint = "MallocExtension_ReleaseFreeMemory")]
+    private static extern void TcmallocReleaseFreeMemory();
 
     // libc.so.6, not "libc": on Debian libc.so is a linker script that dlopen cannot load.
     [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
