@@ -24,7 +24,7 @@ public class NativeHeapTests
         var output = process.StandardOutput.ReadToEnd();
         process.StandardError.ReadToEnd();
         process.WaitForExit();
-        return (process.ExitCode, output.Trim());
+        return (process.ExitCode, output.TrimEnd());
     }
 
     [Fact]
