@@ -6,13 +6,14 @@ namespace MiniLlmPipeline.Training;
 /// How the native heap, where libtorch's CPU tensors live, is kept: large blocks kept mapped between batches
 /// (<see cref="KeepLargeBlocks"/>, at start-up) and returned after evaluations (<see cref="Trim"/>). The Makefile runs
 /// every program with tcmalloc as malloc (build/tcmalloc/with-tcmalloc.sh, ~15 % more training tokens/s than glibc's
-/// allocator); <see cref="Allocator"/> says which one serves this process, and both methods act on that one.
-/// <para><c>malloc_trim(0)</c> hands the free pages of every malloc arena back to the kernel. libtorch's CPU tensors
-/// live in glibc's heap; what an evaluation frees stays mapped, and the next training step's differently sized buffers
+/// allocator); <see cref="Allocator"/> says which one serves this process: <see cref="Trim"/> acts on that one, and
+/// <see cref="KeepLargeBlocks"/> tunes glibc's only (tcmalloc keeps freed spans by itself).
+/// <para><c>malloc_trim(0)</c> (tcmalloc: <c>MallocExtension_ReleaseFreeMemory</c>) hands the free pages of every malloc
+/// arena back to the kernel. What an evaluation frees stays mapped, and the next training step's differently sized buffers
 /// do not fit in it, so without a trim the first step after each evaluation added ~400 MB to the pretrain's RSS for a
 /// few seconds (its peak). Measured on the default model, 60 steps with an evaluation every 20: peak RSS 1,597 MB
 /// without, 1,445 MB with a trim after each evaluation, 1,293 MB with one after every step too, which cost 8 % of the
-/// tokens/s (2,166 → 1,990), so the trainer trims after evaluations only. Both are no-ops off glibc.</para>
+/// tokens/s (2,166 → 1,990; measured on glibc), so the trainer trims after evaluations only. Both are no-ops off Linux.</para>
 /// </summary>
 public static class NativeHeap
 {
