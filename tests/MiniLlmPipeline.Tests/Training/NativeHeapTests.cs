@@ -36,13 +36,6 @@ public class NativeHeapTests
     }
 
     [Fact]
-    public void Trim_ReturnsFreeMemoryWithoutThrowing()
-    {
-        NativeHeap.KeepLargeBlocks();
-        NativeHeap.Trim();
-    }
-
-    [Fact]
     public void Script_PreloadsTcmalloc_AndAProcessStartedThroughItMapsTheLibrary()
     {
         // As root with apt the script installs the library first; where it cannot, it runs the command on glibc.
