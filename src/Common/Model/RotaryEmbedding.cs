@@ -51,10 +51,8 @@ public sealed class RotaryEmbedding : nn.Module
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) // x: (B, T, H, D)
     {
         using var scope = torch.NewDisposeScope();
-        var half = x.shape[^1] / 2;
-        var x1 = x.narrow(-1, 0, half);
-        var x2 = x.narrow(-1, half, half);
-        var rotated = torch.cat([-x2, x1], dim: -1);
+        var halves = x.chunk(2, -1); // x₁, x₂ (a split: its backward is one concatenation, not two zero-padded copies)
+        var rotated = torch.cat([-halves[1], halves[0]], dim: -1);
         return (x * cos + rotated * sin).to(x.dtype).MoveToOuterDisposeScope();
     }
 
