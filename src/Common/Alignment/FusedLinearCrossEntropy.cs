@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Alignment;
 
 /// <summary>
-/// The output layer and the next-token cross-entropy in one, a few hundred rows at a time, so that the (B·T, V)
-/// logits, their log-softmax and their gradient never exist whole: the fused linear cross-entropy of Liger Kernel
+/// The output layer and the next-token cross-entropy in one, up to a few thousand rows at a time, so that the (B·T, V)
+/// logits, their log-softmax and their gradient never exist whole at once: the fused linear cross-entropy of Liger Kernel
 /// (Hsu et al., 2024) and "Cut Your Losses in Large-Vocabulary Language Models" (Wijmans et al., 2024). For the
 /// default model's batch (4096 rows × 4096 tokens) those were four 64 MB tensors alive at once at the start of
 /// the backward pass, the largest part of pretraining's peak memory.
@@ -22,8 +22,12 @@ namespace MiniLlmPipeline.Alignment;
 /// </summary>
 public static class FusedLinearCrossEntropy
 {
-    /// <summary>~2M logits (8 MB in fp32) per chunk: 512 rows of the default model's 4096-token vocabulary.</summary>
-    public const long DefaultLogitsPerChunk = 1 << 21;
+    /// <summary>
+    /// ~8M logits (32 MB in fp32) per chunk: 2048 rows of the default model's 4096-token vocabulary, a whole default
+    /// pretraining batch. A quarter of that (512 rows, the default before) made the fp32 head ~15–30 % slower — four
+    /// narrower GEMMs and four rounds of row kernels instead of one — for 24 MB less at peak (bench/README.md).
+    /// </summary>
+    public const long DefaultLogitsPerChunk = 1 << 23;
 
     /// <summary>
     /// The cross-entropy of hidden (B, T, C) · weightᵀ (weight (V, C)) against targets (B, T), masked by mask (B, T)
@@ -109,12 +113,15 @@ public static class FusedLinearCrossEntropy
             var hc = h.narrow(0, start, length).to(float32);          // (n, C)
             var yc = y.narrow(0, start, length);                       // (n, 1)
             var z = hc.matmul(w.t());                                  // (n, V) logits
-            var logSumExp = z.logsumexp(1, keepdim: true);             // (n, 1)
-            var nll = (logSumExp - z.gather(1, yc)).squeeze(1);        // (n) −log p(y)
+            // log_softmax's fused row kernel instead of z − logsumexp(z): logsumexp builds z − max and its exp as two
+            // more (n, V) tensors, and the softmax below then needed a second exp over the whole chunk.
+            var logProbs = z.log_softmax(1);                           // (n, V)
+            z.Dispose();
+            var nll = logProbs.gather(1, yc).squeeze(1).neg_();        // (n) −log p(y)
             var weights = m?.narrow(0, start, length);                 // (n) or null
             total.add_((weights is null ? nll : nll * weights).sum());
             if (!gradients) continue;
-            var dz = z.sub_(logSumExp).exp_();                         // softmax(z), in the logits' memory
+            var dz = logProbs.exp_();                                  // softmax(z), in the log-probs' memory
             dz.scatter_add_(1, yc, torch.full([length, 1], -1.0f, device: hidden.device)); // − onehot(y)
             dz.mul_(weights is null ? scale : (weights * scale).unsqueeze(1));
             if (lowPrecision)

@@ -18,6 +18,9 @@ namespace MiniLlmPipeline.Alignment;
 /// </summary>
 public static class FusedLinearTokenLogProbs
 {
+    /// <summary>~2M logits (8 MB in fp32) per chunk: 512 rows of the default model's 4096-token vocabulary.</summary>
+    public const long DefaultLogitsPerChunk = 1 << 21;
+
     /// <summary>
     /// log π(y_t | …) (B, T) fp32 of targets (B, T) under the logits hidden (B, T, C) · weightᵀ (weight (V, C)) divided by
     /// <paramref name="temperature"/>; differentiable in <paramref name="hidden"/> and <paramref name="weight"/>. Padding
@@ -25,7 +28,7 @@ public static class FusedLinearTokenLogProbs
     /// gradient products (the model's matmul dtype).
     /// </summary>
     public static Tensor Compute(Tensor hidden, Tensor weight, Tensor targets, double temperature = 1.0,
-        ScalarType gradientDtype = ScalarType.Float32, long logitsPerChunk = FusedLinearCrossEntropy.DefaultLogitsPerChunk)
+        ScalarType gradientDtype = ScalarType.Float32, long logitsPerChunk = DefaultLogitsPerChunk)
     {
         FusedLinearCrossEntropy.RequireShapes(hidden, weight, targets);
         if (!(temperature > 0) || double.IsInfinity(temperature))
