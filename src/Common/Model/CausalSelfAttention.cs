@@ -95,8 +95,8 @@ public sealed class CausalSelfAttention : nn.Module
     /// <summary>
     /// Up to this many keys (the default model's 128-token context) attention runs as <see cref="ExplicitAttention"/>.
     /// Measured on the 2-core machine for 16 sequences of 8 heads (4 key/value heads) of 32 dims, forward and backward,
-    /// against SDPA's CPU flash kernel: at 128 keys 15.7 → 11.7 ms in fp32 and 21.0 → 10.4 ms in bf16; at 256 keys
-    /// 41.8 → 39.1 ms in fp32 (forward alone slower, 11.9 → 14.9 ms) and 41.6 → 28.7 ms in bf16. Longer contexts take
+    /// against SDPA's CPU flash kernel: at 128 keys 15.7 → 11.7 ms in fp32 and 21.0 → 12.7 ms in bf16; at 256 keys
+    /// 41.8 → 39.1 ms in fp32 (forward alone slower, 11.9 → 14.9 ms) and 41.6 → 35.8 ms in bf16. Longer contexts take
     /// the kernel, whose memory does not grow with T·S.
     /// </summary>
     internal const int ExplicitScoresMaxKeys = 128;
@@ -105,9 +105,8 @@ public sealed class CausalSelfAttention : nn.Module
     /// softmax(QKᵀ/√d + mask)·V with the (T, S) scores written out, which for short contexts beats the CPU flash kernel
     /// (<see cref="ExplicitScoresMaxKeys"/>): two batched GEMMs and one softmax instead of a tiled loop over 32-row blocks.
     /// Grouped-query attention folds the n_heads / n_kv_heads query heads that share a key/value head into the rows of one
-    /// matrix, (B, Hkv, g·T, D) against (B, Hkv, S, D), so keys and values are never repeated. The scores are multiplied in
-    /// the inputs' dtype (bf16 GEMMs accumulate in fp32), the softmax runs in fp32 and its probabilities return to that
-    /// dtype for the product with V, as the kernel does. Masking: −∞ added where a key may not be seen (the causal
+    /// matrix, (B, Hkv, g·T, D) against (B, Hkv, S, D), so keys and values are never repeated. The scores and the softmax
+    /// are fp32 and the probabilities return to V's dtype for the product with V, as the kernel does. Masking: −∞ added where a key may not be seen (the causal
     /// triangle, or the given mask, which always lets a position see itself).
     /// </summary>
     internal Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal)
@@ -115,7 +114,9 @@ public sealed class CausalSelfAttention : nn.Module
         var (b, t, s) = (q.shape[0], q.shape[2], k.shape[2]);
         var groups = nHeads / nKvHeads;
         var rows = q.reshape(b, nKvHeads, groups * t, headDim);                  // (B, Hkv, g·T, D), row i·T + t
-        var scores = rows.matmul(k.transpose(-2, -1)).to(float32).mul_(1.0 / Math.Sqrt(headDim)); // (B, Hkv, g·T, S)
+        // fp32 scores even under bf16 matmuls, as the kernel keeps them: a bf16 product would round each score to ~3
+        // significant digits before the softmax (a pretrain that did so ended at validation perplexity 175.7, not 166.3).
+        var scores = rows.to(float32).matmul(k.to(float32).transpose(-2, -1)).mul_(1.0 / Math.Sqrt(headDim)); // (B, Hkv, g·T, S)
         var allowed = mask ?? (isCausal ? torch.ones(t, s, dtype: @bool, device: q.device).tril() : null); // (B, 1, T, S) or (T, S)
         if (allowed is not null)
         {
