@@ -4,11 +4,12 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Alignment;
 
 /// <summary>
-/// The output layer and the next-token cross-entropy in one, up to a few thousand rows at a time, so that the (B·T, V)
-/// logits, their log-softmax and their gradient never exist whole at once: the fused linear cross-entropy of Liger Kernel
-/// (Hsu et al., 2024) and "Cut Your Losses in Large-Vocabulary Language Models" (Wijmans et al., 2024). For the
-/// default model's batch (4096 rows × 4096 tokens) those were four 64 MB tensors alive at once at the start of
-/// the backward pass, the largest part of pretraining's peak memory.
+/// The output layer and the next-token cross-entropy in one, up to 2048 rows at a time (<see cref="DefaultLogitsPerChunk"/>),
+/// so that the logits and their gradient are never kept for the backward pass and larger batches never hold all their
+/// (B·T, V) logits at once: the fused linear cross-entropy of Liger Kernel (Hsu et al., 2024) and "Cut Your Losses in
+/// Large-Vocabulary Language Models" (Wijmans et al., 2024). Unfused, for a batch of 4096 rows × 4096 tokens, the logits,
+/// their log-softmax and their gradients were four 64 MB tensors alive at once at the start of the backward pass, the
+/// largest part of pretraining's peak memory.
 /// <para>The loss is that of <see cref="NextTokenCrossEntropy.Compute"/> on hidden·Wᵀ: the mean over every token, or
 /// with a mask −Σ m·log p(y) / Σ m (0 when the mask selects nothing). While gradients are recorded, each chunk's
 /// gradient is computed as soon as its logits are, as Liger does — ∂L/∂z = (softmax(z) − onehot(y))·m / Σ m, then
