@@ -69,12 +69,12 @@ internal static class BenchRunner
 
     /// <summary>
     /// The MFU denominator: the best fp32 GEMM throughput this run measured at any shape (on a shared
-    /// machine a single shape can catch a busy moment), measured now if the matmul section was skipped.
+    /// machine a single shape can catch a busy moment), measured now, over the same shapes, if the matmul section was skipped.
     /// </summary>
     private static double Fp32Peak(List<Measurement> earlier, BenchOptions options) =>
         earlier.Where(m => m.Section == MatmulBench.Section && m.Unit == "GFLOP/s" && m.Name.StartsWith("fp32", StringComparison.Ordinal))
             .Max(m => m.Value)
-        ?? MatmulPeak.Measure(seconds: options.Quick ? 0.3 : 1.5);
+        ?? MatmulBench.Fp32Peak(options);
 
     private static double Fp32CpuPeak(List<Measurement> earlier, BenchOptions options) =>
         earlier.FirstOrDefault(m => m.Section == MatmulBench.Section && m.Name == MatmulBench.CpuPeakName)?.Value
