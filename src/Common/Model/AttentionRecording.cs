@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Model;
 
 /// <summary>
-/// One forward pass of a model with every layer's attention weights kept: the fused kernel used everywhere else
-/// returns none, so for this pass each layer computes softmax(QKᵀ/√d) explicitly (fp32). For explaining one short
+/// One forward pass of a model with every layer's attention weights kept: the fused kernel that longer contexts use
+/// returns none, so for this pass every layer writes softmax(QKᵀ/√d) out (fp32), whatever the length. For explaining one short
 /// sequence: it costs a (T × T) matrix per head, and the model must not be serving other calls meanwhile.
 /// </summary>
 public sealed class AttentionRecording : IDisposable
