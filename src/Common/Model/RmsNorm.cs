@@ -22,6 +22,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) // (..., C)
     {
+        if (RowKernels.Accepts(x, weight)) return FusedRmsNorm.Apply(x, weight, eps);
         using var scope = torch.NewDisposeScope();
         var rms = x.pow(2).mean([-1], keepdim: true).add_(eps).rsqrt_(); // (..., 1)
         return (x * rms * weight).MoveToOuterDisposeScope();

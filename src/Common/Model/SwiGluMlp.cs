@@ -39,6 +39,7 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var gateUp = MixedPrecisionLinear.ForwardConcatenated(x, gate_proj, up_proj); // (B, T, 2F)
+        if (RowKernels.Accepts(gateUp)) return down_proj.forward(FusedSwiGlu.Apply(gateUp)).MoveToOuterDisposeScope();
         // chunk, not two narrows: the backward pass of a split concatenates the halves' gradients once, where each narrow's
         // would write its half into a zeroed (B, T, 2F) tensor and autograd would add the two (~1 ms a layer of a default step).
         var gateAndUp = gateUp.chunk(2, -1);                                          // (B, T, F) each

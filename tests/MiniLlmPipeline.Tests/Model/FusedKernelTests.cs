@@ -1,0 +1,132 @@
+using MiniLlmPipeline.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniLlmPipeline.Tests.Model;
+
+/// <summary>
+/// The fused fp32 CPU kernels against the tensor operations they replace: values and gradients, with row widths that
+/// are and are not multiples of the 8-float vectors (the scalar tails), and the per-sequence rotary tables of
+/// left-padded batches. On two torch threads, so that the rows are split between them (the norm's gain gradient is
+/// summed from two partial sums) and the work runs on libtorch's OpenMP threads (<see cref="TorchThreads"/>).
+/// </summary>
+[Collection(ThreadCountChangingTests.Name)]
+public sealed class FusedKernelTests : IDisposable
+{
+    private readonly int testThreads = get_num_threads();
+
+    public FusedKernelTests() => set_num_threads(2);
+
+    public void Dispose() => set_num_threads(testThreads);
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(64)]
+    public void RmsNorm_MatchesTheComposite(int width)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var x0 = randn(3, 5, width) * 3;
+        var w0 = rand(width) + 0.5;
+        var upstream = randn(3, 5, width);
+        var (fused, fusedGrads) = Run([x0, w0], upstream, t => FusedRmsNorm.Apply(t[0], t[1], 1e-5));
+        var (reference, referenceGrads) = Run([x0, w0], upstream,
+            t => t[0] * t[0].pow(2).mean([-1], keepdim: true).add(1e-5).rsqrt() * t[1]);
+        AssertClose(reference, fused, "y");
+        AssertClose(referenceGrads[0], fusedGrads[0], "∂x");
+        AssertClose(referenceGrads[1], fusedGrads[1], "∂g");
+    }
+
+    [Fact]
+    public void RmsNorm_WithAFrozenGain_GivesOnlyTheInputGradient()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(4, 16).requires_grad_();
+        var gain = ones(16);
+        FusedRmsNorm.Apply(x, gain, 1e-5).sum().backward();
+        Assert.NotNull(x.grad);
+        Assert.Null(gain.grad);
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(32)]
+    public void SwiGlu_MatchesTheComposite(int width)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var gateUp0 = randn(2, 6, 2 * width) * 2;
+        var upstream = randn(2, 6, width);
+        var (fused, fusedGrads) = Run([gateUp0], upstream, t => FusedSwiGlu.Apply(t[0]));
+        var (reference, referenceGrads) = Run([gateUp0], upstream, t =>
+        {
+            var halves = t[0].chunk(2, -1);
+            return nn.functional.silu(halves[0]) * halves[1];
+        });
+        AssertClose(reference, fused, "h");
+        AssertClose(referenceGrads[0], fusedGrads[0], "∂[g | u]");
+    }
+
+    [Theory]
+    [InlineData(8, false)]
+    [InlineData(32, false)]
+    [InlineData(32, true)]
+    public void RotaryQkv_MatchesTheComposite(int headDim, bool perSequencePositions)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        const int batch = 2, length = 5, heads = 4, kvHeads = 2;
+        using var rotary = new RotaryEmbedding(headDim, 16, 10000);
+        // Left padding: the second sequence starts two positions late, so its rows take other table entries.
+        var (cos, sin) = perSequencePositions
+            ? rotary.ForPositions(stack([arange(length), (arange(length) - 2).clamp_min(0)]))
+            : rotary.ForRange(3, length);
+        var qkv0 = randn(batch, length, heads + 2 * kvHeads, headDim);
+        var upstream = new[] { randn(batch, heads, length, headDim), randn(batch, kvHeads, length, headDim), randn(batch, kvHeads, length, headDim) };
+        Assert.True(FusedRotaryQkv.Accepts(qkv0, cos, sin));
+
+        var qkv = qkv0.clone().requires_grad_();
+        var (q, k, v) = FusedRotaryQkv.Apply(qkv, cos, sin, heads, kvHeads);
+        autograd.backward([q, k, v], upstream);
+        var reference = qkv0.clone().requires_grad_();
+        var parts = reference.split([heads + kvHeads, kvHeads], 2);
+        var qk = RotaryEmbedding.Apply(parts[0], cos, sin).split([heads, kvHeads], 2);
+        var expected = new[] { qk[0].transpose(1, 2), qk[1].transpose(1, 2), parts[1].transpose(1, 2) };
+        autograd.backward(expected, upstream);
+
+        foreach (var (name, actual, wanted) in new[] { ("q", q, expected[0]), ("k", k, expected[1]), ("v", v, expected[2]) })
+        {
+            Assert.True(actual.is_contiguous(), $"{name} is not contiguous");
+            AssertClose(wanted.detach(), actual.detach(), name);
+        }
+        AssertClose(reference.grad!, qkv.grad!, "∂qkv");
+    }
+
+    [Fact]
+    public void TorchThreads_RunEveryPartOnce_AndPassOnAFailure()
+    {
+        var seen = new int[7];
+        RowKernels.For(7, (start, end, _) => { for (var row = start; row < end; row++) Interlocked.Increment(ref seen[row]); });
+        Assert.All(seen, count => Assert.Equal(1, count));
+        var error = Assert.Throws<InvalidOperationException>(() => RowKernels.For(4, (start, _, _) =>
+        {
+            if (start > 0) throw new InvalidOperationException($"rows from {start}");
+        }));
+        Assert.Equal("rows from 2", error.Message);
+    }
+
+    private static (Tensor Output, Tensor[] Gradients) Run(Tensor[] inputs0, Tensor upstream, Func<Tensor[], Tensor> f)
+    {
+        var inputs = inputs0.Select(t => t.clone().requires_grad_()).ToArray();
+        var output = f(inputs);
+        output.backward([upstream]);
+        return (output.detach(), inputs.Select(t => t.grad!).ToArray());
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, string name)
+    {
+        var scale = expected.abs().max().item<float>();
+        var gap = (expected - actual).abs().max().item<float>();
+        Assert.True(gap <= 1e-5 * Math.Max(1, scale), $"{name} differs by {gap} (largest value {scale})");
+    }
+}
