@@ -56,9 +56,7 @@ internal static unsafe class FusedRotaryQkv
                 var source = px + row * heads * d;
                 for (var h = 0; h < heads; h++)
                 {
-                    var destination = h < nHeads ? pq + ((sequence * nHeads + h) * t + position) * d
-                        : h < nHeads + nKvHeads ? pk + ((sequence * nKvHeads + h - nHeads) * t + position) * d
-                        : pv + ((sequence * nKvHeads + h - nHeads - nKvHeads) * t + position) * d;
+                    var destination = HeadRow(pq, pk, pv, nHeads, nKvHeads, h, sequence, t, position, d);
                     if (h < nHeads + nKvHeads) Rotate(source + h * d, pc + table, ps + table, destination, d, transposed: false);
                     else Buffer.MemoryCopy(source + h * d, destination, d * sizeof(float), d * sizeof(float));
                 }
@@ -85,9 +83,7 @@ internal static unsafe class FusedRotaryQkv
                 var destination = pdx + row * heads * d;
                 for (var h = 0; h < heads; h++)
                 {
-                    var source = h < nHeads ? pdq + ((sequence * nHeads + h) * t + position) * d
-                        : h < nHeads + nKvHeads ? pdk + ((sequence * nKvHeads + h - nHeads) * t + position) * d
-                        : pdv + ((sequence * nKvHeads + h - nHeads - nKvHeads) * t + position) * d;
+                    var source = HeadRow(pdq, pdk, pdv, nHeads, nKvHeads, h, sequence, t, position, d);
                     if (h < nHeads + nKvHeads) Rotate(source, pc + table, ps + table, destination + h * d, d, transposed: true);
                     else Buffer.MemoryCopy(source, destination + h * d, d * sizeof(float), d * sizeof(float));
                 }
@@ -95,6 +91,15 @@ internal static unsafe class FusedRotaryQkv
         });
         return gradQkv;
     }
+
+    /// <summary>
+    /// Where head <paramref name="h"/> of the fused layout (H query, Hkv key, Hkv value heads side by side) lives for one
+    /// position of one sequence in the separate q (B, H, T, D), k and v (B, Hkv, T, D).
+    /// </summary>
+    private static float* HeadRow(float* q, float* k, float* v, int nHeads, int nKvHeads, int h, long sequence, long t, long position, int d) =>
+        h < nHeads ? q + ((sequence * nHeads + h) * t + position) * d
+        : h < nHeads + nKvHeads ? k + ((sequence * nKvHeads + h - nHeads) * t + position) * d
+        : v + ((sequence * nKvHeads + h - nHeads - nKvHeads) * t + position) * d;
 
     /// <summary>
     /// One head: y₁ = x₁·cos₁ − x₂·sin₁, y₂ = x₂·cos₂ + x₁·sin₂ (the tables repeat their first half, so cos₁ = cos₂);
