@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,12 +39,9 @@ internal static unsafe class FusedRmsNorm
                 var xr = px + row * width;
                 var inverse = 1f / MathF.Sqrt(Dot(xr, xr, width) / width + epsilon);
                 pr[row] = inverse;
-                var scale = Vector256.Create(inverse);
-                var yr = py + row * width;
-                var j = 0;
-                for (; j <= width - 8; j += 8)
-                    Vector256.Store(Vector256.Load(xr + j) * scale * Vector256.Load(pw + j), yr + j);
-                for (; j < width; j++) yr[j] = xr[j] * inverse * pw[j];
+                var yr = new Span<float>(py + row * width, width);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(xr, width), inverse, yr); // (x · r) · g, as the composite
+                TensorPrimitives.Multiply(yr, new ReadOnlySpan<float>(pw, width), yr);
             }
         });
         return (y, r);

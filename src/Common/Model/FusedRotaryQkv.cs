@@ -39,57 +39,50 @@ internal static unsafe class FusedRotaryQkv
 
     private static List<Tensor> Forward(Tensor qkv, Tensor cos, Tensor sin, int nHeads, int nKvHeads)
     {
-        var (b, t, d) = (qkv.shape[0], qkv.shape[1], (int)qkv.shape[3]);
+        var (b, t, d) = (qkv.shape[0], qkv.shape[1], qkv.shape[3]);
         var q = torch.empty(b, nHeads, t, d, dtype: ScalarType.Float32);
         var k = torch.empty(b, nKvHeads, t, d, dtype: ScalarType.Float32);
         var v = torch.empty(b, nKvHeads, t, d, dtype: ScalarType.Float32);
-        float* px = RowKernels.Floats(qkv), pc = RowKernels.Floats(cos), ps = RowKernels.Floats(sin);
-        float* pq = RowKernels.Floats(q), pk = RowKernels.Floats(k), pv = RowKernels.Floats(v);
-        var perSequence = cos.dim() == 4;
-        var heads = nHeads + 2 * nKvHeads;
-        RowKernels.For(b * t, (start, end, _) =>
-        {
-            for (var row = start; row < end; row++)
-            {
-                var (sequence, position) = (row / t, row % t);
-                var table = (perSequence ? row : position) * d;
-                var source = px + row * heads * d;
-                for (var h = 0; h < heads; h++)
-                {
-                    var destination = HeadRow(pq, pk, pv, nHeads, nKvHeads, h, sequence, t, position, d);
-                    if (h < nHeads + nKvHeads) Rotate(source + h * d, pc + table, ps + table, destination, d, transposed: false);
-                    else Buffer.MemoryCopy(source + h * d, destination, d * sizeof(float), d * sizeof(float));
-                }
-            }
-        });
+        Move(qkv, q, k, v, cos, sin, backward: false);
         return [q, k, v];
     }
 
     private static Tensor Backward(Tensor gradQ, Tensor gradK, Tensor gradV, Tensor cos, Tensor sin)
     {
-        var (b, nHeads, t, d) = (gradQ.shape[0], (int)gradQ.shape[1], gradQ.shape[2], (int)gradQ.shape[3]);
-        var nKvHeads = (int)gradK.shape[1];
+        var (b, nHeads, t, d) = (gradQ.shape[0], gradQ.shape[1], gradQ.shape[2], gradQ.shape[3]);
+        var gradQkv = torch.empty(b, t, nHeads + 2 * gradK.shape[1], d, dtype: ScalarType.Float32);
+        Move(gradQkv, gradQ, gradK, gradV, cos, sin, backward: true);
+        return gradQkv;
+    }
+
+    /// <summary>
+    /// Forward, each head of <paramref name="fused"/> (B, T, H + 2·Hkv, D) to its place in q, k or v, q's and k's rotated;
+    /// backward, each gradient head of q, k and v back to its place in <paramref name="fused"/>, rotated the other way.
+    /// </summary>
+    private static void Move(Tensor fused, Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, bool backward)
+    {
+        var (t, d) = (fused.shape[1], (int)fused.shape[3]);
+        var (nHeads, nKvHeads) = ((int)q.shape[1], (int)k.shape[1]);
         var heads = nHeads + 2 * nKvHeads;
-        var gradQkv = torch.empty(b, t, heads, d, dtype: ScalarType.Float32);
-        float* pdq = RowKernels.Floats(gradQ), pdk = RowKernels.Floats(gradK), pdv = RowKernels.Floats(gradV);
-        float* pc = RowKernels.Floats(cos), ps = RowKernels.Floats(sin), pdx = RowKernels.Floats(gradQkv);
+        float* px = RowKernels.Floats(fused), pc = RowKernels.Floats(cos), ps = RowKernels.Floats(sin);
+        float* pq = RowKernels.Floats(q), pk = RowKernels.Floats(k), pv = RowKernels.Floats(v);
         var perSequence = cos.dim() == 4;
-        RowKernels.For(b * t, (start, end, _) =>
+        RowKernels.For(fused.shape[0] * t, (start, end, _) =>
         {
             for (var row = start; row < end; row++)
             {
                 var (sequence, position) = (row / t, row % t);
                 var table = (perSequence ? row : position) * d;
-                var destination = pdx + row * heads * d;
                 for (var h = 0; h < heads; h++)
                 {
-                    var source = HeadRow(pdq, pdk, pdv, nHeads, nKvHeads, h, sequence, t, position, d);
-                    if (h < nHeads + nKvHeads) Rotate(source, pc + table, ps + table, destination + h * d, d, transposed: true);
-                    else Buffer.MemoryCopy(source, destination + h * d, d * sizeof(float), d * sizeof(float));
+                    var joined = px + (row * heads + h) * d;
+                    var split = HeadRow(pq, pk, pv, nHeads, nKvHeads, h, sequence, t, position, d);
+                    float* from = backward ? split : joined, to = backward ? joined : split;
+                    if (h < nHeads + nKvHeads) Rotate(from, pc + table, ps + table, to, d, transposed: backward);
+                    else Buffer.MemoryCopy(from, to, d * sizeof(float), d * sizeof(float));
                 }
             }
         });
-        return gradQkv;
     }
 
     /// <summary>
@@ -123,8 +116,8 @@ internal static unsafe class FusedRotaryQkv
         for (; i < half; i++)
         {
             var (x1, x2) = (x[i], x[half + i]);
-            y[i] = x1 * cos[i] - sign * x2 * sin[transposed ? half + i : i];
-            y[half + i] = x2 * cos[half + i] + sign * x1 * sin[transposed ? i : half + i];
+            y[i] = x1 * cos[i] - sign * x2 * sin[i];
+            y[half + i] = x2 * cos[half + i] + sign * x1 * sin[half + i];
         }
     }
 

@@ -70,7 +70,7 @@ internal static unsafe class TorchThreads
     /// <summary>The libgomp libtorch brought into this process (its file name carries a hash), from /proc/self/maps.</summary>
     private static string? LoadedLibgomp()
     {
-        torch_initialised();
+        LoadTorch();
         return File.ReadLines("/proc/self/maps")
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(fields => fields.Length >= 6 && Path.GetFileName(fields[5]).StartsWith("libgomp", StringComparison.Ordinal))
@@ -79,7 +79,7 @@ internal static unsafe class TorchThreads
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void torch_initialised() => TorchSharp.torch.get_num_threads(); // loads libtorch (and its libgomp)
+    private static void LoadTorch() => TorchSharp.torch.get_num_threads(); // loads libtorch (and its libgomp)
 
     private sealed class Job(Action<int, int> work, int parts)
     {
