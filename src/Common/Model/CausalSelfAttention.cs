@@ -5,9 +5,10 @@ namespace MiniLlmPipeline.Model;
 
 /// <summary>
 /// Grouped-query causal self-attention (Ainslie et al., 2023): n_heads query heads share n_kv_heads
-/// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V: with its scores written out for contexts up to
-/// 128 keys (<see cref="ExplicitAttention"/>, faster there), through the fused <c>scaled_dot_product_attention</c>
-/// for longer ones and for decoding with a cache. Under bf16 mixed precision q, k, v, the cache and the
+/// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V: for contexts up to 128 keys in one C# kernel
+/// (<see cref="FusedCausalAttention"/>: fp32 on the CPU, plain causal, no dropout) or with its scores written out
+/// (<see cref="ExplicitAttention"/>: masks, bf16, recorded weights), both faster there than the fused
+/// <c>scaled_dot_product_attention</c>, which takes longer contexts and decoding with a cache. Under bf16 mixed precision q, k, v, the cache and the
 /// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual. In training with
 /// dropout p the attention probabilities are dropped out inside the kernel (its dropout_p); otherwise dropout_p is 0 and
 /// the kernel takes its fused path as before.
@@ -76,6 +77,10 @@ public sealed class CausalSelfAttention : nn.Module
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // (B, Hkv, S, D)
 
         var dropoutP = training ? dropout : 0.0;
+        // fp32 on the CPU, plain causal, short context: one kernel from q, k, v to (B, T, C) (FusedCausalAttention).
+        if (cache is null && mask is null && isCausal && dropoutP == 0 && Recorded is null && k.shape[2] <= ExplicitScoresMaxKeys
+            && FusedCausalAttention.Accepts(q, k, v))
+            return o_proj.forward(FusedCausalAttention.Apply(q, k, v)).MoveToOuterDisposeScope();
         Tensor y;                                                                 // (B, H, T, D)
         // The kernel returns no weights, so a recorded pass always writes the scores out.
         if (Recorded is not null || (cache is null && dropoutP == 0 && k.shape[2] <= ExplicitScoresMaxKeys))

@@ -102,6 +102,39 @@ public sealed class FusedKernelTests : IDisposable
         AssertClose(reference.grad!, qkv.grad!, "∂qkv");
     }
 
+    [Theory]
+    [InlineData(12, 8)]    // one score tile, keys padded from 12 to 32
+    [InlineData(36, 40)]   // two score tiles; a head of one 32-wide and one 8-wide column block
+    [InlineData(128, 32)]  // the default model's shape
+    public void CausalAttention_MatchesTheComposite(int length, int headDim)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        const int batch = 2, heads = 4, kvHeads = 2;
+        var inputs0 = new[] { randn(batch, heads, length, headDim), randn(batch, kvHeads, length, headDim), randn(batch, kvHeads, length, headDim) };
+        inputs0[0] *= 2; // sharper softmaxes than unit-variance scores
+        var upstream = randn(batch, length, heads * headDim);
+        Assert.True(FusedCausalAttention.Accepts(inputs0[0], inputs0[1], inputs0[2]));
+
+        var fusedInputs = inputs0.Select(t => t.clone().requires_grad_()).ToArray();
+        var fused = FusedCausalAttention.Apply(fusedInputs[0], fusedInputs[1], fusedInputs[2]);
+        fused.backward([upstream]);
+        var referenceInputs = inputs0.Select(t => t.clone().requires_grad_()).ToArray();
+        // softmax(QKᵀ/√d with −∞ above the diagonal)·V, each key/value head repeated for its query heads.
+        var keys = referenceInputs[1].repeat_interleave(heads / kvHeads, dim: 1);
+        var values = referenceInputs[2].repeat_interleave(heads / kvHeads, dim: 1);
+        var scores = referenceInputs[0].matmul(keys.transpose(2, 3)) / Math.Sqrt(headDim);
+        var future = ones(length, length, dtype: ScalarType.Bool).triu(1);
+        var reference = scores.masked_fill(future, double.NegativeInfinity).softmax(-1).matmul(values)
+            .transpose(1, 2).reshape(batch, length, heads * headDim);
+        reference.backward([upstream]);
+
+        AssertClose(reference.detach(), fused.detach(), "y");
+        foreach (var (name, i) in new[] { ("∂q", 0), ("∂k", 1), ("∂v", 2) })
+            AssertClose(referenceInputs[i].grad!, fusedInputs[i].grad!, name);
+        using (no_grad()) AssertClose(reference.detach(), FusedCausalAttention.Apply(inputs0[0], inputs0[1], inputs0[2]), "y without autograd");
+    }
+
     [Fact]
     public void TorchThreads_RunEveryPartOnce_AndPassOnAFailure()
     {
