@@ -5,9 +5,9 @@ namespace MiniLlmPipeline.Model;
 
 /// <summary>
 /// Grouped-query causal self-attention (Ainslie et al., 2023): n_heads query heads share n_kv_heads
-/// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V: for contexts up to 128 keys in one C# kernel
-/// (<see cref="FusedCausalAttention"/>: fp32 on the CPU, plain causal, no dropout) or with its scores written out
-/// (<see cref="ExplicitAttention"/>: masks, bf16, recorded weights), both faster there than the fused
+/// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V: in one C# kernel for up to 256 keys
+/// (<see cref="FusedCausalAttention"/>: fp32 on the CPU, plain causal, no dropout), with its scores written out for up
+/// to 128 (<see cref="ExplicitAttention"/>: masks, bf16, recorded weights), both faster there than the fused
 /// <c>scaled_dot_product_attention</c>, which takes longer contexts and decoding with a cache. Under bf16 mixed precision q, k, v, the cache and the
 /// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual. In training with
 /// dropout p the attention probabilities are dropped out inside the kernel (its dropout_p); otherwise dropout_p is 0 and
@@ -78,7 +78,7 @@ public sealed class CausalSelfAttention : nn.Module
 
         var dropoutP = training ? dropout : 0.0;
         // fp32 on the CPU, plain causal, short context: one kernel from q, k, v to (B, T, C) (FusedCausalAttention).
-        if (cache is null && mask is null && isCausal && dropoutP == 0 && Recorded is null && k.shape[2] <= ExplicitScoresMaxKeys
+        if (cache is null && mask is null && isCausal && dropoutP == 0 && Recorded is null && k.shape[2] <= FusedMaxKeys
             && FusedCausalAttention.Accepts(q, k, v))
             return o_proj.forward(FusedCausalAttention.Apply(q, k, v)).MoveToOuterDisposeScope();
         Tensor y;                                                                 // (B, H, T, D)
@@ -110,6 +110,14 @@ public sealed class CausalSelfAttention : nn.Module
     /// the kernel, whose memory does not grow with T·S.
     /// </summary>
     internal const int ExplicitScoresMaxKeys = 128;
+
+    /// <summary>
+    /// Up to this many keys fp32 causal attention runs as <see cref="FusedCausalAttention"/>, whose saved probabilities,
+    /// B·H·T² floats a layer, grow with the square of the context (34 MB a layer for the bench's large model). Forward and
+    /// backward of one layer, 16 sequences of 8 heads (4 key/value heads): at 128 keys of 32 dims 8.9–9.3 ms explicit →
+    /// 3.9–4.3 fused; at 256 keys of 64 dims 66–68 ms through SDPA's flash kernel → 24.5–25.4 fused.
+    /// </summary>
+    internal const int FusedMaxKeys = 256;
 
     /// <summary>
     /// softmax(QKᵀ/√d + mask)·V with the (T, S) scores written out, which for short contexts beats the CPU flash kernel

@@ -106,6 +106,7 @@ public sealed class FusedKernelTests : IDisposable
     [InlineData(12, 8)]    // one score tile, keys padded from 12 to 32
     [InlineData(36, 40)]   // two score tiles; a head of one 32-wide and one 8-wide column block
     [InlineData(128, 32)]  // the default model's shape
+    [InlineData(256, 64)]  // the bench's large model's, the longest context the kernel takes (CausalSelfAttention.FusedMaxKeys)
     public void CausalAttention_MatchesTheComposite(int length, int headDim)
     {
         using var scope = NewDisposeScope();
