@@ -12,7 +12,8 @@ namespace MiniLlmPipeline.Model;
 /// GEMMs over the whole T×T square, a softmax and a transposed copy forward, and a softmax backward and four GEMMs
 /// backward, every pass over 8 MB of scores in memory. Here the work goes by key/value head: the head's keys (scaled by
 /// 1/√d, transposed) and values stay in cache while its n_heads / n_kv_heads query heads are done, four query rows at a
-/// time, each over the keys it may see (rounded up to a whole vector), so the upper triangle is never computed. The output goes straight to (B, T, H·D), the layout the output projection multiplies.
+/// time, each over the keys it may see (rounded up to a whole vector), so the upper triangle is never computed. The
+/// output goes straight to (B, T, H·D), the layout the output projection multiplies.
 /// <para>Backward (the softmax's, as in FlashAttention, Dao et al. 2022, §B.2, from the saved probabilities P instead
 /// of recomputing them): dP = dY·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ = dS·K/√d, dK = dSᵀ·Q/√d summed over the
 /// group's query heads, dV = Pᵀ·dY likewise.</para>
@@ -27,12 +28,18 @@ internal static unsafe class FusedCausalAttention
 
     /// <summary>
     /// Whether the kernel takes these: fp32 CPU tensors, q (B, H, T, D) and k, v (B, Hkv, T, D) contiguous, H a multiple
-    /// of Hkv, T a multiple of 4 (the row tile) and D a multiple of 8 (one vector).
+    /// of Hkv, T a multiple of 4 (the row tile) up to <see cref="MaxKeys"/> and D a multiple of 8 (one vector).
     /// </summary>
     public static bool Accepts(Tensor q, Tensor k, Tensor v) =>
         RowKernels.Accepts(q, k, v) && q.dim() == 4 && k.dim() == 4 && k.shape.SequenceEqual(v.shape)
         && q.shape[0] == k.shape[0] && q.shape[2] == k.shape[2] && q.shape[3] == k.shape[3]
-        && q.shape[1] % k.shape[1] == 0 && q.shape[2] % Rows == 0 && q.shape[3] % 8 == 0;
+        && k.shape[1] > 0 && q.shape[1] % k.shape[1] == 0 && q.shape[2] % Rows == 0 && q.shape[2] <= MaxKeys && q.shape[3] % 8 == 0;
+
+    /// <summary>
+    /// The longest context the kernel's int offsets within one head's T×T scores can address; callers stop far earlier
+    /// (<see cref="CausalSelfAttention.FusedMaxKeys"/>), as the saved probabilities grow with T².
+    /// </summary>
+    public const int MaxKeys = 16384;
 
     /// <summary>Causal attention of each query head over its key/value head, (B, T, H·D); differentiable in q, k and v.</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v)
@@ -49,6 +56,7 @@ internal static unsafe class FusedCausalAttention
 
         public int Group => Heads / KvHeads;
         public int Stride => (T + 7) / 8 * 8;
+        /// <summary>Work items: one per (sequence, key/value head), with the query heads that share it.</summary>
         public long Units => Batch * KvHeads;
 
         /// <summary>Score columns computed for the row tile starting at query position t0: its keys, to whole vectors.</summary>
@@ -71,10 +79,11 @@ internal static unsafe class FusedCausalAttention
         long yRow = s.Heads * s.D;
         RowKernels.For(s.Units, (start, end, _) =>
         {
-            var keysT = Scratch(s.D * s.Stride);
-            var scratchP = pp == null ? Scratch(s.T * s.Stride) : null;
+            float* keysT = null, scratchP = null;
             try
             {
+                keysT = Scratch(s.D * s.Stride);
+                if (pp == null) scratchP = Scratch(s.T * s.Stride);
                 for (var unit = start; unit < end; unit++)
                 {
                     var (batch, kvHead) = (unit / s.KvHeads, (int)(unit % s.KvHeads));
@@ -98,8 +107,8 @@ internal static unsafe class FusedCausalAttention
             }
             finally
             {
-                NativeMemory.AlignedFree(keysT);
-                if (scratchP != null) NativeMemory.AlignedFree(scratchP);
+                NativeMemory.AlignedFree(keysT);        // null is allowed
+                NativeMemory.AlignedFree(scratchP);
             }
         });
         return (y, probabilities);
@@ -115,10 +124,11 @@ internal static unsafe class FusedCausalAttention
         long yRow = s.Heads * s.D;
         RowKernels.For(s.Units, (start, end, _) =>
         {
-            var valuesT = Scratch(s.D * s.Stride);
-            var gradScores = Scratch(s.T * s.Stride);
+            float* valuesT = null, gradScores = null;
             try
             {
+                valuesT = Scratch(s.D * s.Stride);
+                gradScores = Scratch(s.T * s.Stride);
                 for (var unit = start; unit < end; unit++)
                 {
                     var (batch, kvHead) = (unit / s.KvHeads, (int)(unit % s.KvHeads));
@@ -137,7 +147,9 @@ internal static unsafe class FusedCausalAttention
                             for (var r = t0; r < t0 + Rows; r++) ScoreGradientRow(p + r * s.Stride, gradScores + r * s.Stride, r + 1, t0 + Rows);
                             Tile(gradScores + t0 * s.Stride, s.Stride, 1, 0, t0 + Rows, keys, s.D, dqh + t0 * s.D, s.D, s.D, scale, false); // dQ = dS·K/√d
                         }
-                        // Keys j0..j0+3 are seen by query rows j0..T−1; dSᵀ and Pᵀ are read in place, a column as a tile row.
+                        // Keys j0..j0+3 are seen by query rows j0..T−1 (key j0+i from row j0+i on: rows j0..j0+2 of P and dS
+                        // hold zeros right of the diagonal up to j0+3, which is what SoftmaxRow's and ScoreGradientRow's end
+                        // is for); dSᵀ and Pᵀ are read in place, a column as a tile row.
                         for (var j0 = 0; j0 < s.T; j0 += Rows)
                         {
                             Tile(gradScores + j0, 1, s.Stride, j0, s.T, qh, s.D, dk + j0 * s.D, s.D, s.D, scale, g > 0); // dK += dSᵀ·Q/√d
@@ -247,9 +259,9 @@ internal static unsafe class FusedCausalAttention
         var sum = Vector256.Sum(sums);
         for (; j < keys; j++) sum += s[j] = MathF.Exp(s[j] - rowMax);
 
-        var inverse = Vector256.Create(1 / sum);
+        var inverse = 1 / sum;
         for (j = 0; j + 8 <= keys; j += 8) Vector256.Store(Vector256.Load(s + j) * inverse, s + j);
-        for (; j < keys; j++) s[j] *= inverse[0];
+        for (; j < keys; j++) s[j] *= inverse;
         new Span<float>(s + keys, end - keys).Clear();
     }
 

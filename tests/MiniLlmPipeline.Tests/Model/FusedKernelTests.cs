@@ -103,15 +103,16 @@ public sealed class FusedKernelTests : IDisposable
     }
 
     [Theory]
-    [InlineData(12, 8)]    // one score tile, keys padded from 12 to 32
-    [InlineData(36, 40)]   // two score tiles; a head of one 32-wide and one 8-wide column block
-    [InlineData(128, 32)]  // the default model's shape
-    [InlineData(256, 64)]  // the bench's large model's, the longest context the kernel takes (CausalSelfAttention.FusedMaxKeys)
-    public void CausalAttention_MatchesTheComposite(int length, int headDim)
+    [InlineData(4, 8, 2, 2)]      // the shortest context, one query head per key/value head
+    [InlineData(12, 8, 4, 2)]     // keys padded from 12 to 16; only 8-wide column blocks
+    [InlineData(36, 40, 6, 2)]    // three query heads a key/value head; a head of one 32-wide and one 8-wide column block
+    [InlineData(128, 32, 4, 2)]   // the default model's shape
+    [InlineData(256, 64, 4, 2)]   // the bench's large model's, the longest context CausalSelfAttention sends it (FusedMaxKeys)
+    public void CausalAttention_MatchesTheComposite(int length, int headDim, int heads, int kvHeads)
     {
         using var scope = NewDisposeScope();
         manual_seed(11);
-        const int batch = 2, heads = 4, kvHeads = 2;
+        const int batch = 2;
         var inputs0 = new[] { randn(batch, heads, length, headDim), randn(batch, kvHeads, length, headDim), randn(batch, kvHeads, length, headDim) };
         inputs0[0] *= 2; // sharper softmaxes than unit-variance scores
         var upstream = randn(batch, length, heads * headDim);
