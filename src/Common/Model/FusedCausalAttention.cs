@@ -77,38 +77,24 @@ internal static unsafe class FusedCausalAttention
         var pp = probabilities is null ? null : RowKernels.Floats(probabilities);
         var scale = 1f / MathF.Sqrt(s.D);
         long yRow = s.Heads * s.D;
-        RowKernels.For(s.Units, (start, end, _) =>
+        // Scratch: the unit's keys transposed and scaled, and without autograd one head's probabilities.
+        ForEachUnit(s, s.D * s.Stride, pp == null ? s.T * s.Stride : 0, (unit, batch, kvHead, keysT, scratchP) =>
         {
-            float* keysT = null, scratchP = null;
-            try
+            Transpose(pk + unit * s.T * s.D, keysT, s.T, s.D, s.Stride, scale);
+            var values = pv + unit * s.T * s.D;
+            for (var g = 0; g < s.Group; g++)
             {
-                keysT = Scratch(s.D * s.Stride);
-                if (pp == null) scratchP = Scratch(s.T * s.Stride);
-                for (var unit = start; unit < end; unit++)
+                var head = kvHead * s.Group + g;
+                var qh = pq + (batch * s.Heads + head) * s.T * s.D;
+                var p = pp == null ? scratchP : pp + (batch * s.Heads + head) * s.T * s.Stride;
+                var yh = py + batch * s.T * yRow + head * s.D;
+                for (var t0 = 0; t0 < s.T; t0 += Rows)
                 {
-                    var (batch, kvHead) = (unit / s.KvHeads, (int)(unit % s.KvHeads));
-                    Transpose(pk + unit * s.T * s.D, keysT, s.T, s.D, s.Stride, scale);
-                    var values = pv + unit * s.T * s.D;
-                    for (var g = 0; g < s.Group; g++)
-                    {
-                        var head = kvHead * s.Group + g;
-                        var qh = pq + (batch * s.Heads + head) * s.T * s.D;
-                        var p = pp == null ? scratchP : pp + (batch * s.Heads + head) * s.T * s.Stride;
-                        var yh = py + batch * s.T * yRow + head * s.D;
-                        for (var t0 = 0; t0 < s.T; t0 += Rows)
-                        {
-                            var width = s.ScoreWidth(t0);
-                            Tile(qh + t0 * s.D, s.D, 1, 0, s.D, keysT, s.Stride, p + t0 * s.Stride, s.Stride, width, 1, false); // S = Q·(Kᵀ/√d)
-                            for (var r = t0; r < t0 + Rows; r++) SoftmaxRow(p + r * s.Stride, r + 1, t0 + Rows);
-                            Tile(p + t0 * s.Stride, s.Stride, 1, 0, t0 + Rows, values, s.D, yh + t0 * yRow, yRow, s.D, 1, false); // P·V
-                        }
-                    }
+                    var width = s.ScoreWidth(t0);
+                    Tile(qh + t0 * s.D, s.D, 1, 0, s.D, keysT, s.Stride, p + t0 * s.Stride, s.Stride, width, 1, false); // S = Q·(Kᵀ/√d)
+                    for (var r = t0; r < t0 + Rows; r++) SoftmaxRow(p + r * s.Stride, r + 1, t0 + Rows);
+                    Tile(p + t0 * s.Stride, s.Stride, 1, 0, t0 + Rows, values, s.D, yh + t0 * yRow, yRow, s.D, 1, false); // P·V
                 }
-            }
-            finally
-            {
-                NativeMemory.AlignedFree(keysT);        // null is allowed
-                NativeMemory.AlignedFree(scratchP);
             }
         });
         return (y, probabilities);
@@ -122,50 +108,60 @@ internal static unsafe class FusedCausalAttention
         float* pp = RowKernels.Floats(probabilities), pdq = RowKernels.Floats(gradQ), pdk = RowKernels.Floats(gradK), pdv = RowKernels.Floats(gradV);
         var scale = 1f / MathF.Sqrt(s.D);
         long yRow = s.Heads * s.D;
-        RowKernels.For(s.Units, (start, end, _) =>
+        // Scratch: the unit's values transposed, and one head's dP, then dS.
+        ForEachUnit(s, s.D * s.Stride, s.T * s.Stride, (unit, batch, kvHead, valuesT, gradScores) =>
         {
-            float* valuesT = null, gradScores = null;
-            try
+            Transpose(pv + unit * s.T * s.D, valuesT, s.T, s.D, s.Stride, 1);
+            float* keys = pk + unit * s.T * s.D, dk = pdk + unit * s.T * s.D, dv = pdv + unit * s.T * s.D;
+            for (var g = 0; g < s.Group; g++)
             {
-                valuesT = Scratch(s.D * s.Stride);
-                gradScores = Scratch(s.T * s.Stride);
-                for (var unit = start; unit < end; unit++)
+                var head = kvHead * s.Group + g;
+                var offset = (batch * s.Heads + head) * s.T;
+                float* qh = pq + offset * s.D, dqh = pdq + offset * s.D, p = pp + offset * s.Stride;
+                var dyh = pdy + batch * s.T * yRow + head * s.D;
+                for (var t0 = 0; t0 < s.T; t0 += Rows)
                 {
-                    var (batch, kvHead) = (unit / s.KvHeads, (int)(unit % s.KvHeads));
-                    Transpose(pv + unit * s.T * s.D, valuesT, s.T, s.D, s.Stride, 1);
-                    float* keys = pk + unit * s.T * s.D, dk = pdk + unit * s.T * s.D, dv = pdv + unit * s.T * s.D;
-                    for (var g = 0; g < s.Group; g++)
-                    {
-                        var head = kvHead * s.Group + g;
-                        var offset = (batch * s.Heads + head) * s.T;
-                        float* qh = pq + offset * s.D, dqh = pdq + offset * s.D, p = pp + offset * s.Stride;
-                        var dyh = pdy + batch * s.T * yRow + head * s.D;
-                        for (var t0 = 0; t0 < s.T; t0 += Rows)
-                        {
-                            var width = s.ScoreWidth(t0);
-                            Tile(dyh + t0 * yRow, yRow, 1, 0, s.D, valuesT, s.Stride, gradScores + t0 * s.Stride, s.Stride, width, 1, false); // dP = dY·Vᵀ
-                            for (var r = t0; r < t0 + Rows; r++) ScoreGradientRow(p + r * s.Stride, gradScores + r * s.Stride, r + 1, t0 + Rows);
-                            Tile(gradScores + t0 * s.Stride, s.Stride, 1, 0, t0 + Rows, keys, s.D, dqh + t0 * s.D, s.D, s.D, scale, false); // dQ = dS·K/√d
-                        }
-                        // Keys j0..j0+3 are seen by query rows j0..T−1 (key j0+i from row j0+i on: rows j0..j0+2 of P and dS
-                        // hold zeros right of the diagonal up to j0+3, which is what SoftmaxRow's and ScoreGradientRow's end
-                        // is for); dSᵀ and Pᵀ are read in place, a column as a tile row.
-                        for (var j0 = 0; j0 < s.T; j0 += Rows)
-                        {
-                            Tile(gradScores + j0, 1, s.Stride, j0, s.T, qh, s.D, dk + j0 * s.D, s.D, s.D, scale, g > 0); // dK += dSᵀ·Q/√d
-                            Tile(p + j0, 1, s.Stride, j0, s.T, dyh, yRow, dv + j0 * s.D, s.D, s.D, 1, g > 0);           // dV += Pᵀ·dY
-                        }
-                    }
+                    var width = s.ScoreWidth(t0);
+                    Tile(dyh + t0 * yRow, yRow, 1, 0, s.D, valuesT, s.Stride, gradScores + t0 * s.Stride, s.Stride, width, 1, false); // dP = dY·Vᵀ
+                    for (var r = t0; r < t0 + Rows; r++) ScoreGradientRow(p + r * s.Stride, gradScores + r * s.Stride, r + 1, t0 + Rows);
+                    Tile(gradScores + t0 * s.Stride, s.Stride, 1, 0, t0 + Rows, keys, s.D, dqh + t0 * s.D, s.D, s.D, scale, false); // dQ = dS·K/√d
                 }
-            }
-            finally
-            {
-                NativeMemory.AlignedFree(valuesT);
-                NativeMemory.AlignedFree(gradScores);
+                // Keys j0..j0+3 are seen by query rows j0..T−1 (key j0+i from row j0+i on: rows j0..j0+2 of P and dS
+                // hold zeros right of the diagonal up to j0+3, which is what SoftmaxRow's and ScoreGradientRow's end
+                // is for); dSᵀ and Pᵀ are read in place, a column as a tile row.
+                for (var j0 = 0; j0 < s.T; j0 += Rows)
+                {
+                    Tile(gradScores + j0, 1, s.Stride, j0, s.T, qh, s.D, dk + j0 * s.D, s.D, s.D, scale, g > 0); // dK += dSᵀ·Q/√d
+                    Tile(p + j0, 1, s.Stride, j0, s.T, dyh, yRow, dv + j0 * s.D, s.D, s.D, 1, g > 0);           // dV += Pᵀ·dY
+                }
             }
         });
         return [gradQ, gradK, gradV];
     }
+
+    /// <summary>One work item: its index, sequence and key/value head, and this part's two scratch buffers.</summary>
+    private delegate void UnitBody(long unit, long batch, int kvHead, float* first, float* second);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every (sequence, key/value head) on libtorch's threads, each part with scratch
+    /// buffers of the given sizes in floats (0: none) that it reuses for all its units.
+    /// </summary>
+    private static void ForEachUnit(Sizes s, long firstFloats, long secondFloats, UnitBody body) =>
+        RowKernels.For(s.Units, (start, end, _) =>
+        {
+            float* first = null, second = null;
+            try
+            {
+                first = Scratch(firstFloats);
+                if (secondFloats > 0) second = Scratch(secondFloats);
+                for (var unit = start; unit < end; unit++) body(unit, unit / s.KvHeads, (int)(unit % s.KvHeads), first, second);
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(first);        // null is allowed
+                NativeMemory.AlignedFree(second);
+            }
+        });
 
     /// <summary>
     /// Four rows of C = α·A·B (or C += α·A·B): c[i, n] for i &lt; 4 and n &lt; <paramref name="width"/> (a multiple of 8)
