@@ -8,10 +8,10 @@ namespace MiniLlmPipeline.Model;
 /// key/value heads, rotary positions on q and k, softmax(QKᵀ/√d)V: in one C# kernel for up to 256 keys
 /// (<see cref="FusedCausalAttention"/>: fp32 on the CPU, plain causal, no dropout), with its scores written out for up
 /// to 128 (<see cref="ExplicitAttention"/>: masks, bf16, recorded weights), both faster there than the fused
-/// <c>scaled_dot_product_attention</c>, which takes longer contexts and decoding with a cache. Under bf16 mixed precision q, k, v, the cache and the
-/// attention itself are bf16 (the kernel accumulates in fp32); the output returns to the fp32 residual. In training with
-/// dropout p the attention probabilities are dropped out inside the kernel (its dropout_p); otherwise dropout_p is 0 and
-/// the kernel takes its fused path as before.
+/// <c>scaled_dot_product_attention</c>, which takes longer contexts and decoding with a cache. Under bf16 mixed
+/// precision q, k, v and the cache are bf16 (the explicit scores and softmax fp32, SDPA accumulating in fp32); the
+/// output returns to the fp32 residual. In training with dropout p the attention probabilities are dropped out (SDPA's
+/// dropout_p, or after the explicit softmax).
 /// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
@@ -105,8 +105,8 @@ public sealed class CausalSelfAttention : nn.Module
     /// <summary>
     /// Up to this many keys (the default model's 128-token context) attention that <see cref="FusedCausalAttention"/> does
     /// not take (bf16, padding masks, recorded weights, T not a multiple of 4) runs as <see cref="ExplicitAttention"/>.
-    /// Measured, before the fused kernel, on the 2-core machine for 16 sequences of 8 heads (4 key/value heads) of 32 dims, forward and backward,
-    /// against SDPA's CPU flash kernel: at 128 keys 15.7 → 11.7 ms in fp32 and 21.0 → 12.7 ms in bf16; at 256 keys
+    /// Measured, before the fused kernel, on the 2-core machine for 16 sequences of 8 heads (4 key/value heads) of 32
+    /// dims, forward and backward, against SDPA's CPU flash kernel: at 128 keys 15.7 → 11.7 ms in fp32 and 21.0 → 12.7 ms in bf16; at 256 keys
     /// 41.8 → 39.1 ms in fp32 (forward alone slower, 11.9 → 14.9 ms) and 41.6 → 35.8 ms in bf16. Longer contexts take
     /// the kernel, whose memory does not grow with T·S.
     /// </summary>

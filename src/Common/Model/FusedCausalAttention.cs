@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
@@ -234,18 +235,17 @@ internal static unsafe class FusedCausalAttention
         Vector256.Store(accumulate ? Vector256.Load(c) + value : value, c);
     }
 
-    /// <summary>Scores s[0..keys) to their softmax in place; s[keys..end) to zero (keys a query may not see).</summary>
+    /// <summary>
+    /// Scores s[0..keys) to their softmax in place; s[keys..end) to zero (keys a query may not see). Not the decoder's
+    /// <c>StableSoftMax</c>: TensorPrimitives.SoftMax takes every exp twice (once for the sum, once to store it), here
+    /// each is stored as it is summed.
+    /// </summary>
     private static void SoftmaxRow(float* s, int keys, int end)
     {
-        var j = 0;
-        var maxima = Vector256.Create(float.NegativeInfinity);
-        for (; j + 8 <= keys; j += 8) maxima = Vector256.Max(maxima, Vector256.Load(s + j));
-        var rowMax = float.NegativeInfinity;
-        for (var lane = 0; lane < Vector256<float>.Count; lane++) rowMax = MathF.Max(rowMax, maxima[lane]);
-        for (; j < keys; j++) rowMax = MathF.Max(rowMax, s[j]);
-
+        var rowMax = TensorPrimitives.Max(new ReadOnlySpan<float>(s, keys));
         var shift = Vector256.Create(rowMax);
         var sums = Vector256<float>.Zero;
+        int j;
         for (j = 0; j + 8 <= keys; j += 8)
         {
             var e = Vector256.Exp(Vector256.Load(s + j) - shift);
@@ -264,13 +264,9 @@ internal static unsafe class FusedCausalAttention
     /// <summary>dP[0..keys) to dS = P ⊙ (dP − Σ P ⊙ dP) in place; dS[keys..end) to zero.</summary>
     private static void ScoreGradientRow(float* p, float* gradient, int keys, int end)
     {
-        var j = 0;
-        var dots = Vector256<float>.Zero;
-        for (; j + 8 <= keys; j += 8) dots = Vector256.FusedMultiplyAdd(Vector256.Load(p + j), Vector256.Load(gradient + j), dots);
-        var dot = Vector256.Sum(dots);
-        for (; j < keys; j++) dot += p[j] * gradient[j];
-
+        var dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(p, keys), new ReadOnlySpan<float>(gradient, keys));
         var shift = Vector256.Create(dot);
+        int j;
         for (j = 0; j + 8 <= keys; j += 8) Vector256.Store(Vector256.Load(p + j) * (Vector256.Load(gradient + j) - shift), gradient + j);
         for (; j < keys; j++) gradient[j] = p[j] * (gradient[j] - dot);
         new Span<float>(gradient + keys, end - keys).Clear();

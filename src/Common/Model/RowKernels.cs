@@ -6,9 +6,10 @@ using static TorchSharp.torch;
 namespace MiniLlmPipeline.Model;
 
 /// <summary>
-/// What the fused row kernels (<see cref="FusedRmsNorm"/>, <see cref="FusedSwiGlu"/>, <see cref="FusedRotaryQkv"/>) share: which tensors they take
-/// (fp32, contiguous, in CPU memory), the address of such a tensor's first element, and a loop over row ranges on
-/// libtorch's own threads (<see cref="TorchThreads"/>), one range per torch thread.
+/// What the fused kernels (<see cref="FusedRmsNorm"/>, <see cref="FusedSwiGlu"/>, <see cref="FusedRotaryQkv"/>,
+/// <see cref="FusedCausalAttention"/>) share: which tensors they take (fp32, contiguous, in CPU memory), the address of
+/// such a tensor's first element, and a loop over row ranges on libtorch's own threads (<see cref="TorchThreads"/>), one
+/// range per torch thread.
 /// </summary>
 internal static unsafe class RowKernels
 {
